@@ -1,0 +1,82 @@
+"""The in-memory labelled data set every loader returns and every model trains on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from condgen.data.schema import AttributeSchema
+from condgen.errors import DataError
+
+
+@dataclass
+class LabeledDataset:
+    """Examples with attribute labels.
+
+    Attributes:
+        data: images as ``uint8 [N, C, H, W]`` (0…255) or vectors as ``float32 [N, D]``.
+        attributes: ``float32 [N, K]`` in the encoding of :mod:`condgen.data.schema` (NaN = missing).
+        schema: describes the K attribute columns; statistics fitted on this data.
+        spec: how to rebuild the data set (``{"name": "faces", "size": 32, ...}``), stored in artifacts.
+    """
+
+    data: torch.Tensor
+    attributes: torch.Tensor
+    schema: AttributeSchema
+    spec: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.data.shape[0] != self.attributes.shape[0]:
+            raise DataError(
+                f"{self.name}: {self.data.shape[0]} examples but {self.attributes.shape[0]} label rows"
+            )
+        if self.attributes.ndim != 2 or self.attributes.shape[1] != len(self.schema):
+            raise DataError(f"{self.name}: attributes must be [N, {len(self.schema)}]")
+        self.attributes = self.attributes.float()
+
+    @property
+    def name(self) -> str:
+        return str(self.spec.get("name", "dataset"))
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+    @property
+    def is_image(self) -> bool:
+        return self.data.ndim == 4
+
+    @property
+    def example_shape(self) -> tuple[int, ...]:
+        """``(C, H, W)`` for images, ``(D,)`` for vectors."""
+        return tuple(self.data.shape[1:])
+
+    def examples(self, indices: torch.Tensor | slice | None = None) -> torch.Tensor:
+        """Float examples ready for a network: images scaled to ``[-1, 1]``, vectors as stored."""
+        chunk = self.data if indices is None else self.data[indices]
+        if self.is_image:
+            return chunk.float() / 127.5 - 1.0
+        return chunk.float()
+
+    def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x, attributes)`` for the given row indices."""
+        return self.examples(indices), self.attributes[indices]
+
+    def subset(self, indices: torch.Tensor) -> LabeledDataset:
+        return LabeledDataset(self.data[indices], self.attributes[indices], self.schema, dict(self.spec))
+
+    def split(self, fraction: float = 0.9, seed: int = 0) -> tuple[LabeledDataset, LabeledDataset]:
+        """A deterministic (train, held-out) split."""
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))
+        cut = int(round(fraction * len(self)))
+        return self.subset(order[:cut]), self.subset(order[cut:])
+
+    def select_attributes(self, names: list[str]) -> LabeledDataset:
+        columns = self.schema.columns(names)
+        return LabeledDataset(self.data, self.attributes[:, columns], self.schema.subset(names), dict(self.spec))
+
+
+def images_to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Map network outputs in ``[-1, 1]`` back to ``uint8`` images."""
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)

@@ -1,0 +1,101 @@
+"""Name or path → :class:`LabeledDataset`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from condgen.data.dataset import LabeledDataset
+from condgen.errors import DataError
+
+
+@dataclass(frozen=True)
+class BuiltinDataset:
+    """A built-in data set: ``build(n=…, size=…, seed=…, **options)`` returns a LabeledDataset."""
+
+    name: str
+    description: str
+    default_size: int
+    build: Callable[..., LabeledDataset]
+
+
+def _faces(**kw) -> LabeledDataset:
+    from condgen.data.faces import load_faces
+
+    return load_faces(**kw)
+
+
+def _shapes(**kw) -> LabeledDataset:
+    from condgen.data.shapes import load_shapes
+
+    return load_shapes(**kw)
+
+
+def _toy2d(variant: str) -> Callable[..., LabeledDataset]:
+    def build(n: int | None = None, seed: int = 0, size: int | None = None, **options) -> LabeledDataset:
+        from condgen.data.toy2d import make_toy2d
+
+        return make_toy2d(variant, n=n or 20000, seed=seed, **options)
+
+    return build
+
+
+def _digits(n: int | None = None, seed: int = 0, size: int | None = None, **options) -> LabeledDataset:
+    from condgen.data.readers import load_sklearn_digits
+
+    return load_sklearn_digits(size=size, **options)
+
+
+BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
+    d.name: d
+    for d in [
+        BuiltinDataset("faces", "procedural RGB cartoon faces with 6 binary + 2 continuous attributes", 32, _faces),
+        BuiltinDataset("shapes", "dSprites-like shapes: shape, scale, rotation, x, y, colour", 32, _shapes),
+        BuiltinDataset("toy2d-8gaussians", "8 Gaussians on a ring (2-D vectors)", 0, _toy2d("8gaussians")),
+        BuiltinDataset("toy2d-25gaussians", "5x5 grid of Gaussians (2-D vectors)", 0, _toy2d("25gaussians")),
+        BuiltinDataset("toy2d-moons", "two moons (2-D vectors)", 0, _toy2d("moons")),
+        BuiltinDataset("toy2d-swissroll", "swiss roll (2-D vectors)", 0, _toy2d("swissroll")),
+        BuiltinDataset("digits", "scikit-learn's bundled 8x8 digits, class as a categorical attribute", 8, _digits),
+    ]
+}
+ALIASES = {"toy2d": "toy2d-8gaussians"}
+
+
+def load_dataset(
+    name_or_path: str,
+    *,
+    n: int | None = None,
+    size: int | None = None,
+    seed: int = 0,
+    skip_bad: bool = False,
+    **options,
+) -> LabeledDataset:
+    """Load a built-in data set by name, or a user's data set from a path.
+
+    Args:
+        name_or_path: a key of :data:`BUILTIN_DATASETS` (or ``toy2d``), or a directory / file.
+        n: number of examples for generated sets (default: the set's own).
+        size: image side in pixels for image sets (e.g. 32 or 64).
+        seed: generation seed; the same seed always gives the same data.
+        skip_bad: for user data, skip unreadable rows and report their count instead of failing.
+    """
+    name = ALIASES.get(name_or_path, name_or_path)
+    if name in BUILTIN_DATASETS:
+        builtin = BUILTIN_DATASETS[name]
+        kwargs = {"n": n, "seed": seed, **options}
+        if builtin.default_size:
+            kwargs["size"] = size or builtin.default_size
+        return builtin.build(**kwargs)
+    path = Path(name_or_path)
+    if not path.exists():
+        raise DataError(
+            f"{name_or_path}: neither a built-in data set ({', '.join(BUILTIN_DATASETS)}) nor an existing path"
+        )
+    from condgen.data.readers import load_path
+
+    return load_path(path, size=size, skip_bad=skip_bad, **options)
+
+
+def describe_builtin() -> list[tuple[str, str]]:
+    return [(d.name, d.description) for d in BUILTIN_DATASETS.values()]

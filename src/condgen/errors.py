@@ -1,0 +1,32 @@
+"""One exception family for everything condgen reports to a user.
+
+Every message says what was wrong and what to do about it; the CLI prints it on one
+line and exits non-zero, without a traceback.
+"""
+
+
+class CondgenError(Exception):
+    """Base class of every error condgen raises on purpose."""
+
+
+class DataError(CondgenError):
+    """Input data is unreadable, inconsistent or of the wrong shape (names the file and row)."""
+
+
+class UnknownAttributeError(CondgenError, KeyError):
+    """An attribute name that the schema does not hold; the message lists the valid ones."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ArtifactError(CondgenError):
+    """A model directory is missing, corrupt, foreign or of an unknown kind."""
+
+
+class TrainingDivergedError(CondgenError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class ConfigError(CondgenError):
+    """A hyper-parameter or option has an invalid value."""

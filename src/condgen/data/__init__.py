@@ -6,7 +6,7 @@ layout, a folder of MNIST/Fashion-MNIST IDX files) and returns a :class:`Labeled
 """
 
 from condgen.data.dataset import LabeledDataset, images_to_uint8
-from condgen.data.registry import BUILTIN_DATASETS, describe_builtin, load_dataset
+from condgen.data.registry import BUILTIN_DATASETS, describe_builtin, load_dataset, load_from_spec
 from condgen.data.schema import Attribute, AttributeSchema
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "describe_builtin",
     "images_to_uint8",
     "load_dataset",
+    "load_from_spec",
 ]

@@ -97,5 +97,18 @@ def load_dataset(
     return load_path(path, size=size, skip_bad=skip_bad, **options)
 
 
+def load_from_spec(spec: dict) -> LabeledDataset:
+    """Rebuild the data set recorded in an artifact's ``data`` spec (built-in name or user path)."""
+    if not spec:
+        raise DataError("this artifact records no data set; pass one explicitly with --data")
+    options = {k: v for k, v in spec.items() if k not in {"name", "path", "size", "n", "seed", "variant"}}
+    if "path" in spec:
+        return load_dataset(spec["path"], size=spec.get("size"), **options)
+    name = spec["name"]
+    if name == "toy2d" and "variant" in spec:
+        name = f"toy2d-{spec['variant']}"
+    return load_dataset(name, n=spec.get("n"), size=spec.get("size"), seed=spec.get("seed", 0), **options)
+
+
 def describe_builtin() -> list[tuple[str, str]]:
     return [(d.name, d.description) for d in BUILTIN_DATASETS.values()]

@@ -1,1 +1,39 @@
-"""condgen.models."""
+"""Generative model families, one file each: VAE / β-VAE, WAE, AAE, GANs (NS, LS, WGAN, WGAN-GP,
+hinge), and the conditional baselines CVAE and CGAN.
+
+>>> from condgen.data import load_dataset
+>>> from condgen.models import build_model
+>>> model = build_model("vae", load_dataset("faces", n=256), latent_dim=32)  # doctest: +SKIP
+
+Importing this package registers every model kind with :func:`condgen.load`.
+"""
+
+from condgen.models.aae import AAE, AAEConfig
+from condgen.models.base import Batch, GenerativeModel, OptimizerGroup, TrainableModule
+from condgen.models.cgan import CGAN, CGANConfig
+from condgen.models.cvae import CVAE, CVAEConfig
+from condgen.models.factory import MODEL_NAMES, build_model
+from condgen.models.gan import GAN, GANConfig
+from condgen.models.vae import VAE, VAEConfig
+from condgen.models.wae import WAE, WAEConfig
+
+__all__ = [
+    "AAE",
+    "AAEConfig",
+    "Batch",
+    "CGAN",
+    "CGANConfig",
+    "CVAE",
+    "CVAEConfig",
+    "GAN",
+    "GANConfig",
+    "GenerativeModel",
+    "MODEL_NAMES",
+    "OptimizerGroup",
+    "TrainableModule",
+    "VAE",
+    "VAEConfig",
+    "WAE",
+    "WAEConfig",
+    "build_model",
+]

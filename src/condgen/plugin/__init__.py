@@ -1,1 +1,28 @@
-"""condgen.plugin."""
+"""The plugin: a small invertible flow over a frozen backbone's latents that makes attributes
+controllable, and the latent-direction (InterFaceGAN-style) baseline.
+
+    from condgen.plugin import fit_plugin, PluginConfig
+    plugin = fit_plugin(backbone, dataset, ["smiling", "age"])
+    images = plugin.sample(16, {"smiling": 1, "age": 40})
+"""
+
+from condgen.plugin.backbone import Backbone, BackboneAdapter
+from condgen.plugin.directions import LatentDirections, fit_directions
+from condgen.plugin.fit import collect_latents, fit_plugin
+from condgen.plugin.inversion import invert
+from condgen.plugin.plugin import Plugin, PluginConfig
+from condgen.plugin.schedule import ConstantSchedule, ExponentialSchedule
+
+__all__ = [
+    "Backbone",
+    "BackboneAdapter",
+    "ConstantSchedule",
+    "ExponentialSchedule",
+    "LatentDirections",
+    "Plugin",
+    "PluginConfig",
+    "collect_latents",
+    "fit_directions",
+    "fit_plugin",
+    "invert",
+]

@@ -1,0 +1,42 @@
+"""The ``condgen`` command line: a thin typer front over the library (parse, call, print).
+
+Every :class:`condgen.errors.CondgenError` is printed on one line and exits with code 1,
+without a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from condgen.cli import models as _models
+from condgen.cli import plugin as _plugin
+from condgen.cli.common import console
+from condgen.errors import CondgenError
+
+app = typer.Typer(
+    name="condgen",
+    help="Deep conditional generative models: train backbones, fit plugins that steer them, evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_models.register(app)
+_plugin.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()  # standalone mode: usage errors print themselves and exit 2
+    except CondgenError as error:
+        console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        console.print("[bold red]interrupted[/] (a resumable run keeps its last checkpoint: add --resume)")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # `python -m condgen.cli` (e.g. under torchrun)
+    main()

@@ -1,0 +1,99 @@
+"""Commands for data sets and generative backbones: datasets, train, sample, reconstruct."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from condgen.cli.common import console, out, parse_assignments, parse_options
+
+DATA_HELP = "built-in data set name (see `condgen datasets`) or a path to your own data"
+
+
+def datasets() -> None:
+    """List the built-in data sets and their attributes."""
+    from condgen.data import describe_builtin, load_dataset
+
+    table = Table(title="built-in data sets (or pass a path: image folder + attributes.csv, CelebA, IDX)")
+    table.add_column("name")
+    table.add_column("what")
+    table.add_column("attributes")
+    for name, description in describe_builtin():
+        schema = load_dataset(name, n=64).schema
+        table.add_row(name, description, schema.describe())
+    out.print(table)
+
+
+def train(
+    model: Annotated[str, typer.Argument(help="vae, beta-vae, wae, aae, gan, dcgan, lsgan, wgan, wgan-gp, "
+                                               "hinge-gan, cvae, cgan (see `condgen train --help`)")],
+    data: Annotated[str, typer.Option("--data", help=DATA_HELP)],
+    out_dir: Annotated[Path, typer.Option("--out", help="directory that becomes the model artifact")],
+    steps: Annotated[int, typer.Option(help="optimisation steps")] = 5000,
+    batch_size: Annotated[int, typer.Option(help="global batch size (split across DDP ranks)")] = 64,
+    size: Annotated[int | None, typer.Option(help="image side in pixels (e.g. 32 or 64)")] = None,
+    n: Annotated[int | None, typer.Option("-n", help="number of examples for built-in sets")] = None,
+    seed: Annotated[int, typer.Option(help="seed of data generation and training")] = 0,
+    resume: Annotated[bool, typer.Option(help="continue from the last checkpoint in --out")] = False,
+    checkpoint_every: Annotated[int, typer.Option(help="steps between checkpoints")] = 500,
+    sample_every: Annotated[int, typer.Option(help="steps between sample grids (0: never)")] = 500,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps")] = "auto",
+    attrs: Annotated[str | None, typer.Option(help="conditional models: attributes to condition on "
+                                                   "(comma-separated; default all)")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o",
+                                                     help="model hyper-parameter KEY=VALUE, repeatable "
+                                                          "(e.g. -o latent_dim=32 -o beta=4)")] = None,
+    skip_bad: Annotated[bool, typer.Option(help="skip unreadable examples of your data, reporting the count")]
+    = False,
+) -> None:
+    """Train a generative model and save it as an artifact directory (config.json + safetensors).
+
+    Multi-GPU / multi-node: launch the same command with `torchrun --nproc_per_node=N -m condgen.cli ...`.
+    """
+    from condgen.apps.training import train_named_model
+
+    result = train_named_model(
+        model, data, out_dir, steps=steps, batch_size=batch_size, size=size, n=n, seed=seed, resume=resume,
+        checkpoint_every=checkpoint_every, sample_every=sample_every, device=device, attributes=attrs,
+        options=parse_options(option), skip_bad=skip_bad,
+    )
+    console.print(f"saved {model} to [bold]{result.out}[/] after {result.steps_done} steps")
+
+
+def sample(
+    model_dir: Annotated[str, typer.Argument(help="model directory, or the name of a shipped model")],
+    n: Annotated[int, typer.Option("-n", help="number of samples")] = 64,
+    out_path: Annotated[Path, typer.Option("--out", help="PNG grid to write")] = Path("samples.png"),
+    seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="conditional models: ATTR=VALUE")] = None,
+) -> None:
+    """Draw samples from a trained model and save them as a PNG grid."""
+    from condgen.apps.training import sample_grid
+
+    path = sample_grid(model_dir, n=n, out=out_path, seed=seed, conditions=parse_assignments(set_, "--set"))
+    console.print(f"wrote {path}")
+
+
+def reconstruct(
+    model_dir: Annotated[str, typer.Argument(help="model directory with an encoder (vae, wae, aae, cvae)")],
+    out_path: Annotated[Path, typer.Option("--out", help="PNG to write: originals above reconstructions")]
+    = Path("reconstructions.png"),
+    n: Annotated[int, typer.Option("-n", help="number of examples")] = 16,
+    data: Annotated[str | None, typer.Option(help="data to reconstruct (default: the model's own)")] = None,
+    seed: Annotated[int, typer.Option(help="which examples to take")] = 0,
+) -> None:
+    """Encode and decode examples; writes originals (top) above reconstructions (bottom)."""
+    from condgen.apps.training import reconstruction_grid
+
+    path, error = reconstruction_grid(model_dir, out=out_path, n=n, data=data, seed=seed)
+    console.print(f"wrote {path} (mean absolute error on [-1, 1]: {error:.4f})")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(datasets)
+    app.command()(train)
+    app.command()(sample)
+    app.command()(reconstruct)

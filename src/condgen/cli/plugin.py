@@ -1,0 +1,118 @@
+"""Commands for plugins and attribute classifiers: plugin fit, generate, edit, evaluate, classifier train."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from condgen.cli.common import console, parse_assignments, split_names
+
+plugin_app = typer.Typer(help="Fit a plugin that makes chosen attributes of a frozen model controllable.",
+                         no_args_is_help=True)
+classifier_app = typer.Typer(help="Attribute classifiers: label GAN samples for a plugin, or judge results.",
+                             no_args_is_help=True)
+SET_HELP = "attribute value ATTR=VALUE (binary: 1/0 or yes/no; continuous: a number), repeatable"
+
+
+@plugin_app.command("fit")
+def plugin_fit(
+    backbone_dir: Annotated[str, typer.Argument(help="trained backbone directory (or shipped name, e.g. faces-vae)")],
+    attrs: Annotated[str, typer.Option(help="attributes to control, comma-separated, e.g. smiling,eyeglasses")],
+    out_dir: Annotated[Path, typer.Option("--out", help="directory that becomes the plugin artifact")],
+    data: Annotated[str | None, typer.Option(help="labelled data (default: the backbone's own data set)")] = None,
+    classifier: Annotated[str | None, typer.Option(help="GAN backbones: classifier that labels samples")] = None,
+    steps: Annotated[int, typer.Option(help="flow optimisation steps")] = 3000,
+    batch_size: Annotated[int, typer.Option(help="batch size")] = 256,
+    n_latents: Annotated[int, typer.Option(help="GAN backbones: number of sampled latents to label")] = 20000,
+    flow: Annotated[str | None, typer.Option(help="coupling type: nice (additive) or realnvp (affine)")] = None,
+    seed: Annotated[int, typer.Option(help="training seed")] = 0,
+) -> None:
+    """Fit a plugin flow on the latents of a frozen backbone; the backbone never changes."""
+    from condgen.apps.plugin_tasks import fit_plugin_from_dirs
+
+    _, seconds = fit_plugin_from_dirs(backbone_dir, split_names(attrs), out_dir, data=data,
+                                      classifier_dir=classifier, steps=steps, batch_size=batch_size,
+                                      n_latents=n_latents, seed=seed, flow=flow)
+    console.print(f"saved plugin to [bold]{out_dir}[/] ({seconds:.1f} s)")
+
+
+@classifier_app.command("train")
+def classifier_train(
+    data: Annotated[str, typer.Option(help="labelled data: built-in name or path")],
+    out_dir: Annotated[Path, typer.Option("--out", help="directory that becomes the classifier artifact")],
+    attrs: Annotated[str | None, typer.Option(help="attributes to predict (default: all)")] = None,
+    arch: Annotated[str, typer.Option(help="conv-small, conv-wide or mlp")] = "conv-small",
+    steps: Annotated[int, typer.Option(help="optimisation steps")] = 1500,
+    size: Annotated[int | None, typer.Option(help="image side for built-in sets")] = None,
+    n: Annotated[int | None, typer.Option("-n", help="examples for built-in sets")] = None,
+    seed: Annotated[int, typer.Option(help="seed (use different seeds for labeller and oracle)")] = 0,
+) -> None:
+    """Train an attribute classifier and print its held-out accuracy."""
+    from condgen.data import load_dataset
+    from condgen.metrics.classifier import train_classifier
+
+    train_set, held_out = load_dataset(data, n=n, size=size).split(0.9, seed=seed)
+    model = train_classifier(train_set, split_names(attrs) or None, arch=arch, steps=steps, seed=seed,
+                             out=out_dir, progress=True)
+    for name, value in model.evaluate(held_out).items():
+        console.print(f"  {name}: {value}")
+    console.print(f"saved classifier to [bold]{out_dir}[/]")
+
+
+def generate(
+    plugin_dir: Annotated[str, typer.Argument(help="plugin directory")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
+    n: Annotated[int, typer.Option("-n", help="number of images")] = 64,
+    out_path: Annotated[Path, typer.Option("--out", help="PNG grid to write")] = Path("generated.png"),
+    seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+    style_scale: Annotated[float, typer.Option(help="temperature of the style coordinates (0.1 … 1)")] = 1.0,
+) -> None:
+    """Generate images with chosen attribute values (unset attributes are drawn from their prior)."""
+    from condgen.apps.plugin_tasks import generate_grid
+
+    path = generate_grid(plugin_dir, parse_assignments(set_, "--set"), n, out_path, seed, style_scale)
+    console.print(f"wrote {path}")
+
+
+def edit(
+    plugin_dir: Annotated[str, typer.Argument(help="plugin directory")],
+    set_: Annotated[list[str], typer.Option("--set", help=SET_HELP)],
+    out_path: Annotated[Path, typer.Option("--out", help="PNG row to write")] = Path("edit.png"),
+    index: Annotated[int | None, typer.Option(help="edit example N of the plugin's data set")] = None,
+    image: Annotated[Path | None, typer.Option(help="edit this image file (the backbone's size)")] = None,
+    strength: Annotated[float, typer.Option(help="1 = exactly the target, >1 exaggerates")] = 1.0,
+) -> None:
+    """Edit attributes of one example; writes original, reconstruction and the edits in a row."""
+    from condgen.apps.plugin_tasks import edit_row
+
+    path = edit_row(plugin_dir, parse_assignments(set_, "--set"), out_path, index=index, image=image,
+                    strength=strength)
+    console.print(f"wrote {path}")
+
+
+def evaluate(
+    plugin_dir: Annotated[str, typer.Argument(help="plugin directory")],
+    json_path: Annotated[Path, typer.Option("--json", help="report to write")] = Path("report.json"),
+    baselines: Annotated[bool, typer.Option(help="also fit latent directions and train CVAE/CGAN")] = False,
+    oracle: Annotated[str | None, typer.Option(help="oracle classifier directory (default: train one)")] = None,
+    baseline_steps: Annotated[int, typer.Option(help="training steps of the CVAE/CGAN baselines")] = 3000,
+    n_edit: Annotated[int, typer.Option(help="held-out images edited per attribute")] = 300,
+    n_generate: Annotated[int, typer.Option(help="samples per requested attribute value")] = 250,
+) -> None:
+    """Judge a plugin (and, with --baselines, the alternatives) with an independent oracle."""
+    from condgen.apps.report import evaluate_plugin_dir, print_report
+
+    report = evaluate_plugin_dir(plugin_dir, json_path, baselines=baselines, oracle_dir=oracle,
+                                 baseline_steps=baseline_steps, n_edit=n_edit, n_generate=n_generate)
+    print_report(report)
+    console.print(f"wrote {json_path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(plugin_app, name="plugin")
+    app.add_typer(classifier_app, name="classifier")
+    app.command()(generate)
+    app.command()(edit)
+    app.command()(evaluate)

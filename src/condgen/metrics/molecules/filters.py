@@ -1,0 +1,60 @@
+"""MOSES's medicinal-chemistry filters: MCF and PAINS patterns plus its ring, charge and atom rules.
+
+The SMARTS come from the files the molsets wheel ships (``moses/metrics/mcf.csv``,
+``moses/metrics/wehi_pains.csv``), read the way MOSES reads them (pandas, same columns), so the
+patterns are byte-for-byte the reference's.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from condgen.errors import DataError
+
+#: Elements MOSES allows; any other element fails the filters.
+ALLOWED_ELEMENTS = frozenset({"C", "N", "S", "O", "F", "Cl", "Br", "H"})
+#: Rings of this many atoms or more fail the filters.
+LARGEST_RING_ALLOWED = 7
+
+
+@lru_cache(maxsize=1)
+def filter_patterns() -> tuple:
+    """Compiled MCF + PAINS SMARTS patterns (RDKit query molecules), once per process."""
+    import pandas as pd
+    from rdkit import Chem
+
+    from condgen.data.moses import moses_package_dir
+
+    folder = moses_package_dir() / "metrics"
+    mcf = pd.read_csv(folder / "mcf.csv")
+    pains = pd.read_csv(folder / "wehi_pains.csv", names=["smarts", "names"])
+    smarts = list(mcf["smarts"]) + list(pains["smarts"])
+    patterns = tuple(Chem.MolFromSmarts(s) for s in smarts)
+    if any(p is None for p in patterns):
+        raise DataError(f"{folder}: a filter SMARTS does not parse with this RDKit")
+    return patterns
+
+
+def passes_moses_filters(mol) -> bool:
+    """True if an RDKit molecule passes every MOSES filter (``mol_passes_filters`` of the reference).
+
+    Fails: no molecule; a ring of 8+ atoms; a charged atom; an element outside
+    :data:`ALLOWED_ELEMENTS`; a match of any MCF/PAINS pattern on the molecule with explicit
+    hydrogens; a non-stereo SMILES that does not parse back.
+    """
+    from rdkit import Chem
+
+    if mol is None:
+        return False
+    ring_info = mol.GetRingInfo()
+    if ring_info.NumRings() != 0 and any(len(ring) > LARGEST_RING_ALLOWED for ring in ring_info.AtomRings()):
+        return False
+    if any(atom.GetFormalCharge() != 0 for atom in mol.GetAtoms()):
+        return False
+    if any(atom.GetSymbol() not in ALLOWED_ELEMENTS for atom in mol.GetAtoms()):
+        return False
+    with_hydrogens = Chem.AddHs(mol)  # PAINS patterns name explicit hydrogens ([#1])
+    if any(with_hydrogens.HasSubstructMatch(pattern) for pattern in filter_patterns()):
+        return False
+    smiles = Chem.MolToSmiles(mol, isomericSmiles=False)
+    return bool(smiles) and Chem.MolFromSmiles(smiles) is not None

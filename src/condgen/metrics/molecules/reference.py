@@ -1,0 +1,190 @@
+"""Reference-side statistics for the MOSES metrics, computed once and cached on disk.
+
+MOSES ships its test-set statistics as a pickled ``.npz`` computed with a 2019 RDKit; condgen
+never unpickles, so it computes the same statistics itself with the installed RDKit and keeps
+them under ``$CONDGEN_CACHE/moses/`` as an ``.npz`` (arrays, ``allow_pickle=False``) plus a
+``.json`` (fragment and scaffold counts). The cache key holds the molecules (the split's file
+identity for a MOSES split, a hash of the SMILES otherwise), the RDKit version and
+:data:`STATISTICS_VERSION`, so a different input or RDKit never reads stale numbers.
+
+The training set is only needed for novelty: it is cached as the sorted 64-bit BLAKE2b hashes of
+its SMILES (13 MB instead of 1.6 million Python strings; a false "not novel" would need a 64-bit
+collision, odds about 1e-9 for 10k molecules).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from condgen.metrics.molecules.fcd import ChemNetStatistics, chemnet_statistics
+from condgen.metrics.molecules.features import MORGAN_BITS, describe_reference
+from condgen.metrics.molecules.fingerprints import unpack_fingerprints
+from condgen.metrics.molecules.parallel import Workers
+
+#: Bump when the way statistics are computed changes; old cache files are then ignored.
+STATISTICS_VERSION = 1
+PROPERTY_KEYS = ("logP", "SA", "QED", "weight")
+
+
+@dataclass
+class ReferenceStatistics:
+    """What the MOSES metrics need of a reference set of N molecules.
+
+    Attributes:
+        fingerprints: ``uint8 [N, 1024]`` Morgan bits (radius 2).
+        fcd: ChemNet activation mean/covariance (None for fewer than 2 molecules).
+        fragments: BRICS fragment SMILES → count over all molecules.
+        scaffolds: Murcko scaffold SMILES (2+ rings) → count.
+        properties: "logP", "SA", "QED", "weight" → ``float64 [N]``.
+    """
+
+    fingerprints: np.ndarray
+    fcd: ChemNetStatistics | None
+    fragments: Counter
+    scaffolds: Counter
+    properties: dict[str, np.ndarray]
+
+
+def compute_reference_statistics(smiles: Sequence[str], workers: Workers, device: str = "cpu",
+                                 fcd_jobs: int = 1) -> ReferenceStatistics:
+    """Statistics of a reference set, computed now (see :func:`reference_statistics` for the cache)."""
+    records = workers.map(describe_reference, list(smiles))
+    packed = np.frombuffer(b"".join(r.fingerprint for r in records), dtype=np.uint8)
+    fragments: Counter = Counter()
+    for record in records:
+        fragments.update(record.fragments)
+    return ReferenceStatistics(
+        fingerprints=unpack_fingerprints(packed.reshape(len(records), MORGAN_BITS // 8)),
+        fcd=chemnet_statistics([r.canonical for r in records], device=device, n_jobs=fcd_jobs),
+        fragments=fragments,
+        scaffolds=Counter(r.scaffold for r in records if r.scaffold is not None),
+        properties={k: np.array([getattr(r, k) for r in records], dtype=np.float64) for k in PROPERTY_KEYS},
+    )
+
+
+# -- cache -----------------------------------------------------------------------------------------
+def _cache_stem(kind: str, key: dict[str, Any]) -> Path:
+    from rdkit import __version__ as rdkit_version
+
+    from condgen.data.cache import cache_dir
+
+    full = {"kind": kind, "rdkit": rdkit_version, "version": STATISTICS_VERSION, **key}
+    digest = hashlib.sha256(json.dumps(full, sort_keys=True).encode()).hexdigest()[:16]
+    return cache_dir() / "moses" / f"{kind}-{key.get('split', 'custom')}-{digest}"
+
+
+def _split_key(split: str) -> dict[str, Any]:
+    from importlib import metadata
+
+    from condgen.data.moses import moses_split_path
+
+    path = moses_split_path(split)
+    return {"split": split, "molsets": metadata.version("molsets"), "bytes": path.stat().st_size}
+
+
+def _smiles_key(smiles: Sequence[str]) -> dict[str, Any]:
+    digest = hashlib.sha256("\n".join(smiles).encode()).hexdigest()
+    return {"n": len(smiles), "sha256": digest}
+
+
+def _save(stem: Path, stats: ReferenceStatistics) -> None:
+    from condgen.artifact import atomic_write_bytes
+
+    arrays = {"fingerprints": np.packbits(stats.fingerprints, axis=1),
+              **{f"property_{k}": v for k, v in stats.properties.items()}}
+    if stats.fcd is not None:
+        arrays.update(fcd_mu=stats.fcd.mu, fcd_sigma=stats.fcd.sigma)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    counts = {"fragments": dict(stats.fragments), "scaffolds": dict(stats.scaffolds)}
+    try:
+        atomic_write_bytes(stem.with_suffix(".json"), json.dumps(counts).encode())
+        atomic_write_bytes(stem.with_suffix(".npz"), buffer.getvalue())
+    except OSError:
+        pass  # a read-only cache costs time, never correctness
+
+
+def _load(stem: Path) -> ReferenceStatistics | None:
+    try:
+        counts = json.loads(stem.with_suffix(".json").read_text())
+        with np.load(stem.with_suffix(".npz"), allow_pickle=False) as stored:
+            arrays = {k: stored[k] for k in stored.files}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        return None  # missing or unreadable: recompute
+    fcd = ChemNetStatistics(arrays["fcd_mu"], arrays["fcd_sigma"]) if "fcd_mu" in arrays else None
+    return ReferenceStatistics(
+        fingerprints=unpack_fingerprints(arrays["fingerprints"], MORGAN_BITS),
+        fcd=fcd,
+        fragments=Counter(counts["fragments"]),
+        scaffolds=Counter(counts["scaffolds"]),
+        properties={k: arrays[f"property_{k}"] for k in PROPERTY_KEYS},
+    )
+
+
+def reference_statistics(smiles: Sequence[str] | None, split: str, workers: Workers, device: str = "cpu",
+                         use_cache: bool = True, fcd_jobs: int = 1) -> ReferenceStatistics:
+    """Statistics of ``smiles``, or of the MOSES split ``split`` when ``smiles`` is None; cached on disk."""
+    from condgen.data.moses import moses_split
+
+    key = _split_key(split) if smiles is None else _smiles_key(smiles)
+    stem = _cache_stem("reference", key)
+    if use_cache and (stored := _load(stem)) is not None:
+        return stored
+    stats = compute_reference_statistics(moses_split(split) if smiles is None else smiles, workers,
+                                         device=device, fcd_jobs=fcd_jobs)
+    if use_cache:
+        _save(stem, stats)
+    return stats
+
+
+# -- training set (novelty) --------------------------------------------------------------------------
+def smiles_hashes(smiles: Sequence[str]) -> np.ndarray:
+    """Sorted distinct 64-bit BLAKE2b hashes ``uint64 [M]`` of SMILES strings."""
+    hashes = np.fromiter(
+        (int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little") for s in smiles),
+        dtype=np.uint64, count=len(smiles))
+    return np.unique(hashes)
+
+
+def training_set_hashes(train: Sequence[str] | None, use_cache: bool = True) -> np.ndarray:
+    """:func:`smiles_hashes` of ``train``, or of the MOSES train split (cached) when it is None."""
+    from condgen.artifact import atomic_write_bytes
+    from condgen.data.moses import moses_split
+
+    if train is not None:
+        return smiles_hashes(train)
+    path = _cache_stem("train-hashes", _split_key("train")).with_suffix(".npy")
+    if use_cache:
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            pass
+    hashes = smiles_hashes(moses_split("train"))
+    if use_cache:
+        buffer = io.BytesIO()
+        np.save(buffer, hashes)
+        try:
+            atomic_write_bytes(path, buffer.getvalue())
+        except OSError:
+            pass
+    return hashes
+
+
+def novel_fraction(canonical_smiles: Sequence[str], train_hashes: np.ndarray) -> float:
+    """Share of the distinct SMILES whose hash is not among the (sorted) training hashes."""
+    distinct = smiles_hashes(list(set(canonical_smiles)))
+    if len(distinct) == 0:
+        return float("nan")
+    position = np.clip(np.searchsorted(train_hashes, distinct), 0, max(len(train_hashes) - 1, 0))
+    seen = train_hashes[position] == distinct if len(train_hashes) else np.zeros(len(distinct), dtype=bool)
+    return float(1.0 - seen.mean())

@@ -1,0 +1,114 @@
+"""Adversarial autoencoder (Makhzani et al., 2016) with a N(0, I) prior.
+
+A deterministic autoencoder whose codes are pushed towards the prior by a small *latent*
+discriminator, which learns to tell prior draws (real) from codes (fake). Two optimiser groups:
+
+* ``autoencoder`` (encoder + decoder) minimises the reconstruction error plus
+  ``adversarial_weight`` × the non-saturating generator loss of the encoder (codes that the
+  discriminator takes for prior draws);
+* ``latent_discriminator`` minimises the non-saturating discriminator loss.
+
+The paper alternates three phases (reconstruction; discriminator; encoder as generator). The
+engine gives each parameter exactly one optimiser, so the encoder's two objectives are summed in
+one group here — the same fixed point, and how e.g. MOSES' AAE trains too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from condgen.artifact import register
+from condgen.data.schema import AttributeSchema
+from condgen.errors import ConfigError
+from condgen.models.base import Batch, GenerativeModel, OptimizerGroup
+from condgen.models.gan_losses import discriminator_loss, generator_loss
+from condgen.nn.mlp import MLP
+from condgen.nn.networks import build_decoder, build_encoder, check_architecture, default_output_activation
+
+
+@dataclass
+class AAEConfig:
+    """Hyper-parameters of :class:`AAE`; ``discriminator_hidden``/``discriminator_depth`` size the
+    latent discriminator MLP, the other architecture fields are as in :class:`~condgen.models.vae.VAEConfig`.
+    The reconstruction error is the squared error summed over data dimensions, averaged over the batch."""
+
+    latent_dim: int = 64
+    data_shape: tuple[int, ...] = (3, 32, 32)
+    arch: str = "dcgan"
+    base_channels: int = 32
+    hidden: int = 256
+    depth: int = 2
+    discriminator_hidden: int = 256
+    discriminator_depth: int = 2
+    adversarial_weight: float = 1.0
+    lr: float = 1e-3
+    discriminator_lr: float = 1e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    grad_clip: float | None = None
+
+    def __post_init__(self):
+        check_architecture(self.arch, self.data_shape, "aae")
+        if self.latent_dim < 1 or self.adversarial_weight < 0:
+            raise ConfigError(f"aae: need latent_dim >= 1 and adversarial_weight >= 0 "
+                              f"(got {self.latent_dim}, {self.adversarial_weight})")
+
+
+@register("aae")
+class AAE(GenerativeModel):
+    """Adversarial autoencoder. Shapes: ``x [B, *data_shape]``, ``z [B, latent_dim]``."""
+
+    config_class = AAEConfig
+    has_encoder = True
+
+    def __init__(self, config: AAEConfig, schema: AttributeSchema | None = None):
+        super().__init__(config, schema)
+        c = config
+        self.encoder = build_encoder(c.arch, c.data_shape, c.latent_dim, base_channels=c.base_channels,
+                                     hidden=c.hidden, depth=c.depth)
+        self.decoder = build_decoder(c.arch, c.latent_dim, c.data_shape, base_channels=c.base_channels,
+                                     hidden=c.hidden, depth=c.depth,
+                                     output_activation=default_output_activation(c.data_shape))
+        self.latent_discriminator = MLP(c.latent_dim, 1, c.discriminator_hidden, c.discriminator_depth,
+                                        activation="leaky_relu")
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Code ``[B, latent_dim]`` of ``x [B, *data_shape]``."""
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
+        """Examples ``[B, *data_shape]`` for codes ``z [B, latent_dim]`` (``attributes`` unused)."""
+        return self.decoder(z)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def optimizer_groups(self) -> dict[str, OptimizerGroup]:
+        c = self.config
+        autoencoder = list(self.encoder.parameters()) + list(self.decoder.parameters())
+        return {
+            "autoencoder": OptimizerGroup(autoencoder, c.lr, tuple(c.betas), grad_clip=c.grad_clip),
+            "latent_discriminator": OptimizerGroup(list(self.latent_discriminator.parameters()),
+                                                   c.discriminator_lr, tuple(c.betas), grad_clip=c.grad_clip),
+        }
+
+    def step_schedule(self) -> list[tuple[str, int]]:
+        return [("latent_discriminator", 1), ("autoencoder", 1)]
+
+    def compute_loss(self, group: str, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        if group == "latent_discriminator":
+            with torch.no_grad():  # the discriminator's loss must not train the encoder
+                z = self.encoder(batch.x)
+            real = self.latent_discriminator(torch.randn_like(z)).squeeze(1)
+            fake = self.latent_discriminator(z).squeeze(1)
+            loss = discriminator_loss("ns", real, fake)
+            accuracy = 0.5 * ((real > 0).float().mean() + (fake < 0).float().mean())
+            return loss, {"accuracy": accuracy.item()}
+        if group != "autoencoder":
+            raise ConfigError(f"aae: unknown optimiser group {group!r}")
+        z = self.encoder(batch.x)
+        squared_error = (self.decoder(z) - batch.x).pow(2).flatten(1).sum(dim=1).mean()
+        fooling = generator_loss("ns", self.latent_discriminator(z).squeeze(1))
+        loss = squared_error + self.config.adversarial_weight * fooling
+        return loss, {"squared_error": squared_error.item(), "fooling": fooling.item()}

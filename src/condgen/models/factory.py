@@ -1,0 +1,95 @@
+"""Model names used by the CLI (``condgen train vae …``) → a configured, untrained model for a data set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from condgen.data.dataset import LabeledDataset
+from condgen.errors import ConfigError
+from condgen.models.aae import AAE
+from condgen.models.base import GenerativeModel
+from condgen.models.cgan import CGAN
+from condgen.models.cvae import CVAE
+from condgen.models.gan import GAN
+from condgen.models.vae import VAE
+from condgen.models.wae import WAE
+
+#: Images smaller than this (8×8 digits) use MLPs; the DCGAN stacks start at 16 px.
+SMALLEST_CONV_SIDE = 16
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A model class plus the options its name fixes (e.g. ``lsgan`` → ``loss="ls"``)."""
+
+    model_class: type[GenerativeModel]
+    description: str
+    fixed: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+RECIPES: dict[str, Recipe] = {
+    "vae": Recipe(VAE, "variational autoencoder (beta=1, KL warm-up); the plugin's default backbone"),
+    "beta-vae": Recipe(VAE, "beta-VAE: a VAE with a heavier KL term (beta=4 unless -o beta=…)",
+                       defaults={"beta": 4.0}),
+    "wae": Recipe(WAE, "Wasserstein autoencoder with an inverse-multiquadratic MMD penalty"),
+    "aae": Recipe(AAE, "adversarial autoencoder with a N(0, I) prior and a latent discriminator"),
+    "gan": Recipe(GAN, "GAN with the non-saturating loss (DCGAN networks for images)", fixed={"loss": "ns"}),
+    "dcgan": Recipe(GAN, "alias of gan", fixed={"loss": "ns"}),
+    "lsgan": Recipe(GAN, "least-squares GAN", fixed={"loss": "ls"}),
+    "wgan": Recipe(GAN, "Wasserstein GAN with weight clipping (5 critic steps per generator step)",
+                   fixed={"loss": "wgan"}),
+    "wgan-gp": Recipe(GAN, "Wasserstein GAN with gradient penalty (lambda 10, 5 critic steps, no batch norm)",
+                      fixed={"loss": "wgan-gp"}),
+    "hinge-gan": Recipe(GAN, "GAN with the hinge loss", fixed={"loss": "hinge"}),
+    "cvae": Recipe(CVAE, "conditional VAE: encoder and decoder see the attributes (baseline)"),
+    "cgan": Recipe(CGAN, "conditional GAN with a projection discriminator (baseline)"),
+}
+
+#: CLI name → one-line description.
+MODEL_NAMES: dict[str, str] = {name: recipe.description for name, recipe in RECIPES.items()}
+
+
+def data_options(dataset: LabeledDataset, config_class: type) -> dict[str, Any]:
+    """The options a data set decides: ``data_shape``, ``arch`` and, for vectors, a ``latent_dim`` no
+    larger than the data (a 2-D toy set gets a 2-D latent)."""
+    shape = tuple(int(d) for d in dataset.example_shape)
+    is_conv_image = dataset.is_image and min(shape[1:]) >= SMALLEST_CONV_SIDE
+    options: dict[str, Any] = {"data_shape": shape, "arch": "dcgan" if is_conv_image else "mlp"}
+    if not dataset.is_image:
+        default_latent = next(f.default for f in fields(config_class) if f.name == "latent_dim")
+        options["latent_dim"] = min(default_latent, max(2, shape[0]))
+    return options
+
+
+def build_model(name: str, dataset: LabeledDataset, **options: Any) -> GenerativeModel:
+    """An untrained model ``name`` (a key of :data:`MODEL_NAMES`) shaped for ``dataset``.
+
+    ``options`` override the config's hyper-parameters (``latent_dim=32``, ``beta=4``, ``arch="mlp"``…);
+    the data shape comes from the data set, and conditional models (cvae, cgan) take its attribute
+    schema. The model's ``data_spec`` is set to ``dataset.spec`` so the artifact records its data.
+
+    Raises:
+        ConfigError: unknown model name, unknown option name, an option the name fixes, or a bad value.
+    """
+    if name not in RECIPES:
+        raise ConfigError(f"unknown model {name!r}; valid: {', '.join(RECIPES)}")
+    recipe = RECIPES[name]
+    model_class = recipe.model_class
+    valid = sorted(f.name for f in fields(model_class.config_class) if f.name != "data_shape")
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigError(f"{name}: unknown options {unknown}; valid: {', '.join(valid)}")
+    for key, value in recipe.fixed.items():
+        if key in options and options[key] != value:
+            raise ConfigError(f"{name} means {key}={value!r}; for another {key} use model "
+                              f"'{model_class.kind}' with -o {key}={options[key]}")
+    values = {**data_options(dataset, model_class.config_class), **recipe.defaults, **options, **recipe.fixed}
+    try:
+        config = model_class.build_config(values)
+        model = model_class(config, dataset.schema) if model_class.is_conditional else model_class(config)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{name}: invalid option value ({error})") from None
+    model.data_spec = dict(dataset.spec)
+    return model

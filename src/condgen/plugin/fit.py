@@ -1,0 +1,89 @@
+"""Fit a plugin: collect labelled latents from a frozen backbone, then train the flow with the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from condgen.data.dataset import LabeledDataset
+from condgen.errors import ConfigError, DataError
+from condgen.plugin.backbone import backbone_device, backbone_has_encoder, check_backbone
+from condgen.plugin.plugin import Plugin, PluginConfig
+
+
+@torch.no_grad()
+def collect_latents(backbone, dataset: LabeledDataset | None, attributes: Sequence[str], labeller=None,
+                    n_latents: int | None = None, batch_size: int = 256,
+                    generator: torch.Generator | None = None) -> LabeledDataset:
+    """A :class:`LabeledDataset` of latents ``data [N, D]`` (float) with the chosen attributes ``[N, K]``.
+
+    * Backbone with an encoder: ``z = backbone.encode(x)`` for every example of ``dataset``
+      (batched, no gradients, eval mode) with the dataset's labels (NaN = missing, kept).
+    * Backbone without one (GAN): ``n_latents`` draws of ``backbone.sample_latent``, decoded and
+      labelled by ``labeller.predict_values(images) -> [N, K']`` in the encoding of ``labeller.schema``.
+
+    The returned schema holds statistics fitted on the returned labels.
+    """
+    check_backbone(backbone)
+    names = list(attributes)
+    if not names:
+        raise ConfigError("choose at least one attribute for the plugin")
+    was_training = getattr(backbone, "training", False)
+    if hasattr(backbone, "eval"):
+        backbone.eval()
+    try:
+        if backbone_has_encoder(backbone):
+            if dataset is None:
+                raise ConfigError("a backbone with an encoder needs a labelled dataset to encode")
+            selected = dataset.select_attributes(names)
+            latents = torch.cat([
+                backbone.encode(selected.examples(slice(start, start + batch_size)).to(backbone_device(backbone)))
+                .float().cpu()
+                for start in range(0, len(selected), batch_size)
+            ])
+            values, schema, spec = selected.attributes, selected.schema, dict(selected.spec)
+        else:
+            if labeller is None:
+                raise ConfigError(f"{type(backbone).__name__} has no encoder: pass a labeller (an attribute "
+                                  "classifier with predict_values and schema) to label sampled examples")
+            n = n_latents or (len(dataset) if dataset is not None else 10_000)
+            columns = labeller.schema.columns(names)
+            latents, labels = [], []
+            for start in range(0, n, batch_size):
+                z = backbone.sample_latent(min(batch_size, n - start), generator)
+                labels.append(labeller.predict_values(backbone.decode(z))[:, columns].float().cpu())
+                latents.append(z.float().cpu())
+            latents, values = torch.cat(latents), torch.cat(labels)
+            schema = labeller.schema.subset(names)
+            spec = {"name": "sampled-latents", **({"source": dict(dataset.spec)} if dataset is not None else {})}
+    finally:
+        if hasattr(backbone, "train"):
+            backbone.train(was_training)
+    if latents.ndim != 2 or latents.shape[1] != backbone.latent_dim:
+        raise DataError(f"backbone gave latents of shape {list(latents.shape)}, expected [N, {backbone.latent_dim}]")
+    return LabeledDataset(latents, values, schema.with_statistics(values), spec)
+
+
+def fit_plugin(backbone, dataset: LabeledDataset | None, attributes: Sequence[str],
+               config: PluginConfig | None = None, train_config=None, labeller=None,
+               n_latents: int | None = None, latents: LabeledDataset | None = None) -> Plugin:
+    """Train a :class:`Plugin` over the frozen ``backbone`` for ``attributes``.
+
+    Latents come from :func:`collect_latents` (or ``latents``, an already collected set). The flow
+    is trained by :func:`condgen.train.train` with ``train_config`` (default: 2000 steps, batch
+    128, seed 0); when ``train_config.out`` is set the engine saves the plugin there.
+    """
+    from condgen.train import TrainConfig, train
+
+    if latents is None:
+        latents = collect_latents(backbone, dataset, attributes, labeller, n_latents)
+    else:
+        latents = latents.select_attributes(list(attributes))
+    plugin = Plugin(config or PluginConfig(), latents.schema, backbone.latent_dim, backbone)
+    plugin.set_data_statistics(latents.data, latents.attributes)
+    plugin.data_spec = dict(latents.spec)
+    result = train(plugin, latents, train_config or TrainConfig(steps=2000, batch_size=128, seed=0, progress=False))
+    trained = result.model
+    trained.eval()
+    return trained

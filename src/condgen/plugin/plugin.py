@@ -1,0 +1,335 @@
+"""The plugin: an invertible flow on a frozen backbone's latents that makes attributes controllable.
+
+``u = f(z)``; the first coordinates of ``u`` carry the attributes (one per binary or continuous
+attribute, C per categorical one; see :mod:`condgen.plugin.priors`), the rest is "style" with a
+standard-normal prior. Only the flow is trained (by :func:`condgen.train.train`, on a
+:class:`~condgen.data.LabeledDataset` of latents), the backbone stays frozen. Generating with
+chosen attributes = pick the attribute coordinates, draw the style, ``z = f⁻¹(u)``, decode.
+Editing = ``u = f(z)``, overwrite attribute coordinates, ``f⁻¹``, decode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from condgen.artifact import WEIGHTS_FILE, atomic_save_tensors, load_tensors, read_config, register, write_config
+from condgen.data.schema import AttributeSchema
+from condgen.errors import ArtifactError, ConfigError, DataError
+from condgen.models.base import Batch, OptimizerGroup, TrainableModule
+from condgen.plugin.backbone import backbone_device, backbone_has_encoder, check_backbone
+from condgen.plugin.flow import LatentFlow
+from condgen.plugin.priors import AttributePrior, standard_normal_log_prob
+from condgen.plugin.schedule import make_schedule
+
+BACKBONE_DIR = "backbone"
+N_QUANTILES = 101
+
+
+@dataclass
+class PluginConfig:
+    """Hyper-parameters of a plugin.
+
+    Attributes:
+        coupling: ``"affine"`` (RealNVP, scale exp(tanh)) or ``"additive"`` (NICE).
+        n_couplings, hidden, depth: flow size; coupling nets have ``depth`` linear layers of width ``hidden``.
+        scaling: end the flow with a learnt per-coordinate scale and shift.
+        sigma_schedule: ``"exponential"`` (σ from ``sigma_start`` to ``sigma_end`` over training)
+            or ``"constant"`` (σ = ``sigma_end``).
+        balanced: class-balanced widths of the binary / categorical components.
+        lr, grad_clip: Adam learning rate and gradient-norm clip of the flow.
+    """
+
+    coupling: str = "affine"
+    n_couplings: int = 4
+    hidden: int = 256
+    depth: int = 4
+    scaling: bool = True
+    sigma_schedule: str = "exponential"
+    sigma_start: float = 0.7
+    sigma_end: float = 0.2
+    balanced: bool = True
+    lr: float = 1e-3
+    grad_clip: float = 1.0
+
+
+@register("plugin")
+class Plugin(TrainableModule):
+    """A flow plugin over ``backbone`` for the attributes of ``schema``.
+
+    Args:
+        config: :class:`PluginConfig`.
+        schema: the controlled attributes, with statistics (positive rates, means, stds).
+        latent_dim: D of the backbone.
+        backbone: the frozen generative model (kept outside this module's parameters and
+            state: it is neither trained nor stored in ``model.safetensors``).
+        category_rates, quantiles: prior statistics, see :class:`~condgen.plugin.priors.AttributePrior`.
+    """
+
+    config_class = PluginConfig
+
+    def __init__(self, config: PluginConfig, schema: AttributeSchema, latent_dim: int, backbone=None,
+                 category_rates: Mapping[str, Sequence[float]] | None = None,
+                 quantiles: Mapping[str, Sequence[float]] | None = None):
+        super().__init__(config, schema)
+        self.prior = AttributePrior(schema, config.balanced, category_rates, quantiles)
+        if self.prior.width > latent_dim:
+            raise ConfigError(f"{self.prior.width} attribute coordinates do not fit a {latent_dim}-d latent; "
+                              "choose fewer attributes")
+        self.latent_dim = int(latent_dim)
+        self.schedule = make_schedule(config.sigma_schedule, config.sigma_start, config.sigma_end)
+        self.flow = LatentFlow(latent_dim, config.n_couplings, config.hidden, config.depth,
+                               config.coupling, config.scaling)
+        self.register_buffer("sigma", torch.tensor(self.schedule(0.0)))
+        self.__dict__["_backbone"] = None  # not a submodule: never trained, never in state_dict
+        self.attach_backbone(backbone)
+
+    # -- the backbone -------------------------------------------------------------------------------
+    @property
+    def backbone(self):
+        if self._backbone is None:
+            raise ConfigError("this plugin has no backbone; load it with Plugin.load(directory, backbone=...)")
+        return self._backbone
+
+    def attach_backbone(self, backbone) -> None:
+        """Use ``backbone`` for decoding and encoding (its ``latent_dim`` must match)."""
+        # Not `self.backbone = …`: nn.Module.__setattr__ would register it as a trained submodule.
+        if backbone is not None:
+            check_backbone(backbone)
+            if int(backbone.latent_dim) != self.latent_dim:
+                raise ConfigError(f"backbone latent_dim {backbone.latent_dim} != plugin latent_dim {self.latent_dim}")
+        self.__dict__["_backbone"] = backbone
+
+    @property
+    def attributes(self) -> list[str]:
+        """Names of the controlled attributes, in coordinate order."""
+        return self.schema.names
+
+    # -- training (called by condgen.train.train) ------------------------------------------------------
+    @torch.no_grad()
+    def set_data_statistics(self, latents: torch.Tensor, values: torch.Tensor) -> None:
+        """Fit the latent standardisation and the prior's class shares / quantiles on training data.
+
+        ``latents [N, D]``, ``values [N, K]`` in schema encoding (NaN = missing).
+        """
+        self.flow.set_latent_statistics(latents.to(self.flow.latent_mean))
+        rates, quantiles = {}, {}
+        levels = torch.linspace(0, 1, N_QUANTILES, dtype=torch.float64)
+        for column, attribute in enumerate(self.schema):
+            observed = values[:, column][~torch.isnan(values[:, column])].double()
+            if observed.numel() == 0:
+                continue
+            if attribute.kind == "categorical":
+                counts = torch.bincount(observed.long(), minlength=attribute.width).double()
+                rates[attribute.name] = (counts / counts.sum()).tolist()
+            elif attribute.kind == "continuous":
+                standardised = (observed - attribute.mean) / attribute.std
+                quantiles[attribute.name] = torch.quantile(standardised, levels).tolist()
+        self.prior = AttributePrior(self.schema, self.config.balanced, rates, quantiles)
+
+    def optimizer_groups(self) -> dict[str, OptimizerGroup]:
+        return {"flow": OptimizerGroup(list(self.flow.parameters()), lr=self.config.lr, betas=(0.9, 0.999),
+                                       grad_clip=self.config.grad_clip)}
+
+    def set_progress(self, step: int, total_steps: int) -> None:
+        self.sigma.fill_(self.schedule(step / max(total_steps, 1)))
+
+    def log_likelihood(self, z: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        """log p(z | y) ``[B]`` = log p(c | y) + log N(s; 0, I) + log|det ∂u/∂z| for ``z [B, D]``, ``values [B, K]``."""
+        u, logabsdet = self.flow(z)
+        width = self.prior.width
+        sigma = float(self.sigma)
+        return self.prior.log_prob(u[:, :width], values, sigma) + standard_normal_log_prob(u[:, width:]) + logabsdet
+
+    def compute_loss(self, group: str, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        """Negative log-likelihood per latent dimension: ``−mean_B log p(z | y) / D`` (nats)."""
+        loss = -self.log_likelihood(batch.x, batch.attributes).mean() / self.latent_dim
+        return loss, {"nll_per_dim": float(loss.detach()), "sigma": float(self.sigma)}
+
+    # -- inference ------------------------------------------------------------------------------------
+    def parse_conditions(self, conditions: Mapping[str, Any] | None) -> dict[str, float]:
+        """``{name: value}`` (numbers, "yes"/"no", category names) → schema encoding; unknown names raise."""
+        return {name: self.schema.parse_value(name, value) for name, value in (conditions or {}).items()}
+
+    def _check_latents(self, z: torch.Tensor) -> torch.Tensor:
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise DataError(f"latents must have shape [B, {self.latent_dim}], got {list(z.shape)}")
+        return z.to(self.device, torch.float32)
+
+    @torch.no_grad()
+    def sample_latent(self, n: int, conditions: Mapping[str, Any] | None = None, style_scale: float = 1.0,
+                      generator: torch.Generator | None = None, attribute_noise: float = 0.0) -> torch.Tensor:
+        """Latents ``[n, D]`` with the attributes in ``conditions`` set, the others drawn from their prior.
+
+        Set attributes sit at their target coordinates (binary ±1, continuous standardised value,
+        categorical vertex) plus ``attribute_noise``·N(0, 1); style ~ N(0, style_scale²·I).
+        Random numbers come from ``generator`` (CPU) so that equal seeds give equal latents.
+        """
+        targets = self.parse_conditions(conditions)
+        c = self.prior.sample(n, targets, float(self.sigma), attribute_noise, generator)
+        style = style_scale * torch.randn(n, self.latent_dim - self.prior.width, generator=generator)
+        z, _ = self.flow.inverse(torch.cat([c, style], dim=1).to(self.device))
+        return z
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """The backbone's decoding of ``z [B, D]`` (backbone in eval mode)."""
+        backbone = self.backbone
+        was_training = getattr(backbone, "training", False)
+        if hasattr(backbone, "eval"):
+            backbone.eval()
+        try:
+            return backbone.decode(z.to(backbone_device(backbone)))
+        finally:
+            if hasattr(backbone, "train"):
+                backbone.train(was_training)
+
+    def sample(self, n: int, conditions: Mapping[str, Any] | None = None, style_scale: float = 1.0,
+               generator: torch.Generator | None = None, attribute_noise: float = 0.0) -> torch.Tensor:
+        """``n`` decoded examples with the given attributes (see :meth:`sample_latent`)."""
+        return self.decode(self.sample_latent(n, conditions, style_scale, generator, attribute_noise))
+
+    def encode(self, x: torch.Tensor, inversion_steps: int = 300) -> torch.Tensor:
+        """Latents ``[B, D]`` of examples ``x``: the backbone's encoder, else latent optimisation."""
+        backbone = self.backbone
+        if backbone_has_encoder(backbone):
+            with torch.no_grad():
+                was_training = getattr(backbone, "training", False)
+                backbone.eval()
+                z = backbone.encode(x.to(backbone_device(backbone)))
+                backbone.train(was_training)
+            return z
+        from condgen.plugin.inversion import invert
+
+        return invert(backbone, x, steps=inversion_steps)
+
+    @torch.no_grad()
+    def edit_latent(self, z: torch.Tensor, changes: Mapping[str, Any], strength: float = 1.0) -> torch.Tensor:
+        """Latents ``[B, D]`` with the attributes in ``changes`` moved to new values.
+
+        For each changed attribute the coordinates become ``c + strength·(target − c)``:
+        ``strength`` 1 puts them exactly on the target (binary ±1, continuous standardised
+        value, categorical vertex), 0 leaves z unchanged, values above 1 exaggerate the change.
+        Style and unchanged attributes are kept.
+        """
+        targets = self.parse_conditions(changes)
+        u, _ = self.flow(self._check_latents(z))
+        edited = u.clone()
+        for name, value in targets.items():
+            block = self.prior.slices[name]
+            edited[:, block] = u[:, block] + strength * (self.prior.target(name, value).to(u) - u[:, block])
+        return self.flow.inverse(edited)[0]
+
+    def edit(self, changes: Mapping[str, Any], *, x: torch.Tensor | None = None, z: torch.Tensor | None = None,
+             strength: float = 1.0, inversion_steps: int = 300) -> torch.Tensor:
+        """Decoded edits of examples ``x`` (encoded or inverted first) or of latents ``z``; see :meth:`edit_latent`."""
+        if (x is None) == (z is None):
+            raise ConfigError("edit needs exactly one of x (examples) or z (latents)")
+        latents = self.encode(x, inversion_steps) if x is not None else z
+        return self.decode(self.edit_latent(latents, changes, strength))
+
+    @torch.no_grad()
+    def traverse(self, z: torch.Tensor, name: str, values: Sequence[float]) -> torch.Tensor:
+        """Latents ``[V, B, D]``: ``z`` with attribute ``name`` set to each of ``values`` in turn.
+
+        Values are in schema encoding (binary 0 … 1, extrapolating beyond: −0.5 → coordinate −2,
+        1.5 → +2; continuous raw; categorical index). Decode a row with :meth:`decode`.
+        """
+        self.schema.index(name)
+        u, _ = self.flow(self._check_latents(z))
+        block = self.prior.slices[name]
+        rows = []
+        for value in values:
+            edited = u.clone()
+            edited[:, block] = self.prior.target(name, float(value)).to(u)
+            rows.append(self.flow.inverse(edited)[0])
+        return torch.stack(rows)
+
+    @torch.no_grad()
+    def predict(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Attributes read from latents ``z [B, D]``: binary → P(y = 1) ``[B]``; continuous → value ``[B]``;
+        categorical → class probabilities ``[B, C]``."""
+        u, _ = self.flow(self._check_latents(z))
+        return self.prior.posterior(u[:, :self.prior.width], float(self.sigma))
+
+    def predict_values(self, z: torch.Tensor) -> torch.Tensor:
+        """``[B, K]`` in schema encoding: binary 0/1 (P > ½), continuous value, categorical most likely index."""
+        columns = []
+        for name, prediction in self.predict(z).items():
+            kind = self.schema[name].kind
+            if kind == "binary":
+                columns.append((prediction > 0.5).float())
+            elif kind == "continuous":
+                columns.append(prediction)
+            else:
+                columns.append(prediction.argmax(dim=1).float())
+        return torch.stack(columns, dim=1)
+
+    # -- artifact ---------------------------------------------------------------------------------------
+    def artifact_body(self) -> dict[str, Any]:
+        backbone = self._backbone
+        savable = backbone is not None and callable(getattr(backbone, "save", None)) and bool(
+            getattr(backbone, "kind", ""))
+        return {
+            "config": asdict(self.config),
+            "attributes": self.schema.to_dict(),
+            "latent_dim": self.latent_dim,
+            "prior": {"category_rates": self.prior.category_rates, "quantiles": self.prior.quantiles},
+            "backbone": {"saved": savable, "kind": getattr(backbone, "kind", None) if savable else None,
+                         "type": type(backbone).__name__ if backbone is not None else None},
+            "data": self.data_spec,
+        }
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``config.json`` + ``model.safetensors`` (the flow) and, if it can be saved, the backbone
+        to ``backbone/``; a backbone that cannot (e.g. a :class:`BackboneAdapter`) must be passed to
+        :meth:`load`."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        body = self.artifact_body()
+        if body["backbone"]["saved"]:
+            self._backbone.save(directory / BACKBONE_DIR)
+        atomic_save_tensors(directory / WEIGHTS_FILE, self.state_dict())
+        write_config(directory, self.kind, body)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, backbone=None) -> Plugin:
+        """Rebuild a saved plugin; ``backbone`` replaces (or, for adapters, supplies) the saved one."""
+        config = read_config(Path(directory))
+        if config["kind"] != cls.kind:
+            raise ArtifactError(f"{directory}: holds a {config['kind']!r}, not a plugin")
+        return cls.from_artifact(Path(directory), config, backbone=backbone)
+
+    @classmethod
+    def from_artifact(cls, directory: Path, body: dict[str, Any], backbone=None) -> Plugin:
+        try:
+            config = cls.build_config(body["config"])
+            schema = AttributeSchema.from_dict(body["attributes"])
+            latent_dim = int(body["latent_dim"])
+            prior = body.get("prior", {})
+            saved_backbone = bool(body.get("backbone", {}).get("saved", False))
+        except (KeyError, TypeError, ValueError, ConfigError) as error:
+            raise ArtifactError(f"{directory}: config.json does not describe a plugin ({error})") from None
+        if backbone is None and saved_backbone:
+            from condgen.artifact import load
+
+            backbone = load(Path(directory) / BACKBONE_DIR)
+        elif backbone is None:
+            kind = body.get("backbone", {}).get("type") or "unknown"
+            raise ArtifactError(f"{directory}: the plugin was saved without its backbone (a {kind}); "
+                                "load it with condgen.plugin.Plugin.load(directory, backbone=...)")
+        plugin = cls(config, schema, latent_dim, None, prior.get("category_rates"), prior.get("quantiles"))
+        plugin.data_spec = dict(body.get("data", {}))
+        state = load_tensors(Path(directory) / WEIGHTS_FILE)
+        try:
+            plugin.load_state_dict(state, strict=True)
+        except RuntimeError as error:
+            raise ArtifactError(f"{directory}: weights do not match the config ({str(error).splitlines()[0]})") from None
+        plugin.attach_backbone(backbone)
+        plugin.eval()
+        return plugin

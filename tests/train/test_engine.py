@@ -37,7 +37,7 @@ def test_schedule_order_repeats_and_hooks(toys):
 
 
 def test_each_optimiser_changes_only_its_own_group(toys):
-    for group, frozen in (("critic", "generator"), ("generator", "critic")):
+    for group in ("critic", "generator"):
         model = toys.TwoGroupToy()
         model.step_schedule = lambda group=group: [(group, 3)]
         before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -113,6 +113,23 @@ def test_sample_grids_are_saved_for_image_models(tmp_path, toys):
     assert grids == ["step_000002.png", "step_000004.png"]
     # 3×3 grid of 4×4 images, 2 px padding, scaled ×2
     assert Image.open(tmp_path / "samples" / grids[0]).size == (2 * (3 * 6 + 2),) * 2
+
+
+def test_conditional_models_sample_with_the_data_sets_first_attribute_rows(tmp_path, toys):
+    seen = []
+
+    class Conditional(toys.TinyImageModel):
+        is_conditional = True
+
+        def decode(self, z, attributes=None):
+            seen.append(attributes)
+            return super().decode(z)
+
+    data = toys.image_dataset(n=16)
+    train(Conditional(), data, quiet(steps=1, batch_size=8, sample_every=1, sample_n=64, out=tmp_path))
+    sampled = [a for a in seen if a is not None]
+    assert len(sampled) == 1 and torch.equal(sampled[0], data.attributes)  # sample_n clamped to 16 rows
+    assert (tmp_path / "samples" / "step_000001.png").is_file()
 
 
 def test_sampling_does_not_change_the_training_trajectory(tmp_path, toys):

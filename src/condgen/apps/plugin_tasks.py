@@ -33,7 +33,7 @@ def backbone_data(backbone, data: str | None) -> LabeledDataset:
 
 def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], out: Path, *, data: str | None = None,
                          classifier_dir: str | None = None, steps: int = 3000, batch_size: int = 256,
-                         n_latents: int = 20000, seed: int = 0, flow: str | None = None,
+                         n_latents: int = 20000, seed: int = 0, coupling: str | None = None,
                          progress: bool = True):
     """Fit a plugin on a saved backbone and save it to ``out``; returns ``(plugin, seconds)``.
 
@@ -52,7 +52,7 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
                               "`condgen classifier train`) to label its samples")
         labeller = load(classifier_dir)
     dataset.schema.validate_names(attributes)
-    config = PluginConfig(flow=flow) if flow else PluginConfig()
+    config = PluginConfig(coupling=coupling) if coupling else PluginConfig()
     started = time.perf_counter()
     plugin = fit_plugin(backbone, dataset, list(attributes), config=config, labeller=labeller, n_latents=n_latents,
                         train_config=TrainConfig(steps=steps, batch_size=batch_size, seed=seed, out=Path(out),
@@ -62,7 +62,7 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
     atomic_write_json(Path(out) / "fit.json", {
         "seconds": seconds, "backbone": str(resolve(backbone_dir).resolve()), "attributes": list(attributes),
         "data": data, "classifier": str(Path(classifier_dir).resolve()) if classifier_dir else None,
-        "steps": steps, "batch_size": batch_size, "n_latents": n_latents, "seed": seed, "flow": flow,
+        "steps": steps, "batch_size": batch_size, "n_latents": n_latents, "seed": seed, "coupling": coupling,
     })
     return plugin, seconds
 
@@ -79,7 +79,7 @@ def read_image(path: Path, shape: tuple[int, ...]) -> torch.Tensor:
     try:
         with Image.open(path) as image:
             image = image.convert("RGB" if shape[0] == 3 else "L")
-            pixels = np.asarray(image, dtype=np.uint8)
+            pixels = np.array(image, dtype=np.uint8)
     except (OSError, UnidentifiedImageError) as error:
         raise DataError(f"{path}: not a readable image ({error})") from None
     if pixels.ndim == 2:

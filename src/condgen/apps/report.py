@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from condgen.apps.methods import ConditionalModelMethod, DirectionsMethod, Plugi
 from condgen.artifact import atomic_write_json, read_json
 from condgen.cli.common import out
 from condgen.data import BUILTIN_DATASETS, LabeledDataset, load_from_spec
+from condgen.errors import ConfigError
 
 HELD_OUT_SEED = 10_007
 FIT_RECORD = "fit.json"
@@ -41,9 +43,12 @@ def train_oracle(train: LabeledDataset, steps: int = 2500, seed: int = 1):
     return train_classifier(train, arch="conv-wide", steps=steps, seed=seed, progress=True)
 
 
-def run_report(plugin, plugin_fit_s: float, *, oracle=None, baselines: bool = False, baseline_steps: int = 3000,
+ALL_BASELINES = ("directions", "cvae", "cgan")
+
+
+def run_report(plugin, plugin_fit_s: float, *, oracle=None, baselines: Sequence[str] = (), baseline_steps: int = 3000,
                n_edit: int = 300, n_generate: int = 250, refit=None, labeller=None) -> dict[str, Any]:
-    """Evaluate ``plugin`` (and, with ``baselines``, latent directions, CVAE and CGAN) → report dict.
+    """Evaluate ``plugin`` and the chosen ``baselines`` (of :data:`ALL_BASELINES`) → report dict.
 
     ``labeller`` is the classifier that labelled a GAN backbone's samples (the directions baseline
     needs the same labels). ``refit`` (optional) is a zero-argument callable that fits the plugin
@@ -59,10 +64,14 @@ def run_report(plugin, plugin_fit_s: float, *, oracle=None, baselines: bool = Fa
     timing = {"plugin_fit_s": refit() if refit else plugin_fit_s}
     plugin_method = PluginMethod(plugin)
     methods: dict[str, Any] = {}
-    if baselines:
+    unknown = set(baselines) - set(ALL_BASELINES)
+    if unknown:
+        raise ConfigError(f"unknown baselines {sorted(unknown)}; choose from {', '.join(ALL_BASELINES)}")
+    if "directions" in baselines:
         directions, timing["directions_fit_s"] = fit_directions_timed(plugin, train, attributes, labeller)
         methods["directions"] = DirectionsMethod(directions, plugin_method)
-        for kind in ("cvae", "cgan"):
+    for kind in ("cvae", "cgan"):
+        if kind in baselines:
             model, timing[f"{kind}_train_s"] = train_conditional_timed(kind, train, attributes, baseline_steps)
             methods[kind] = ConditionalModelMethod(model, train.select_attributes(model.schema.names).attributes)
     with Progress(transient=True) as progress:
@@ -106,7 +115,8 @@ def evaluate_plugin_dir(plugin_dir: str, json_path: Path, *, baselines: bool = F
         refit = lambda: refit_seconds(record)  # noqa: E731 - a deferred call, timed inside run_report
     oracle = load(oracle_dir) if oracle_dir else None
     labeller = load(record["classifier"]) if record.get("classifier") else None
-    report = run_report(plugin, record.get("seconds", math.nan), oracle=oracle, baselines=baselines,
+    report = run_report(plugin, record.get("seconds", math.nan), oracle=oracle,
+                        baselines=ALL_BASELINES if baselines else (),
                         baseline_steps=baseline_steps, n_edit=n_edit, n_generate=n_generate, refit=refit,
                         labeller=labeller)
     atomic_write_json(json_path, report)
@@ -121,7 +131,7 @@ def refit_seconds(record: dict[str, Any]) -> float:
         _, seconds = fit_plugin_from_dirs(
             record["backbone"], record["attributes"], Path(scratch) / "plugin", data=record.get("data"),
             classifier_dir=record.get("classifier"), steps=record["steps"], batch_size=record["batch_size"],
-            n_latents=record["n_latents"], seed=record["seed"], flow=record.get("flow"), progress=False)
+            n_latents=record["n_latents"], seed=record["seed"], coupling=record.get("coupling"), progress=False)
     return seconds
 
 

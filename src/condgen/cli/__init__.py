@@ -36,7 +36,3 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("[bold red]interrupted[/] (a resumable run keeps its last checkpoint: add --resume)")
         sys.exit(130)
-
-
-if __name__ == "__main__":  # `python -m condgen.cli` (e.g. under torchrun)
-    main()

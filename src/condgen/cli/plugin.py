@@ -26,7 +26,7 @@ def plugin_fit(
     steps: Annotated[int, typer.Option(help="flow optimisation steps")] = 3000,
     batch_size: Annotated[int, typer.Option(help="batch size")] = 256,
     n_latents: Annotated[int, typer.Option(help="GAN backbones: number of sampled latents to label")] = 20000,
-    flow: Annotated[str | None, typer.Option(help="coupling type: nice (additive) or realnvp (affine)")] = None,
+    coupling: Annotated[str | None, typer.Option(help="affine (RealNVP, default) or additive (NICE)")] = None,
     seed: Annotated[int, typer.Option(help="training seed")] = 0,
 ) -> None:
     """Fit a plugin flow on the latents of a frozen backbone; the backbone never changes."""
@@ -34,7 +34,7 @@ def plugin_fit(
 
     _, seconds = fit_plugin_from_dirs(backbone_dir, split_names(attrs), out_dir, data=data,
                                       classifier_dir=classifier, steps=steps, batch_size=batch_size,
-                                      n_latents=n_latents, seed=seed, flow=flow)
+                                      n_latents=n_latents, seed=seed, coupling=coupling)
     console.print(f"saved plugin to [bold]{out_dir}[/] ({seconds:.1f} s)")
 
 
@@ -110,9 +110,21 @@ def evaluate(
     console.print(f"wrote {json_path}")
 
 
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="where pictures, plugin and report go")]
+    = Path("outputs/demo"),
+    steps: Annotated[int, typer.Option(help="plugin flow optimisation steps")] = 2000,
+) -> None:
+    """The plugin story on the built-in faces: backbone, plugin fit, pictures, metrics table."""
+    from condgen.apps.demo import run_demo
+
+    run_demo(out_dir, steps=steps)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(plugin_app, name="plugin")
     app.add_typer(classifier_app, name="classifier")
     app.command()(generate)
     app.command()(edit)
     app.command()(evaluate)
+    app.command()(demo)

@@ -36,7 +36,7 @@ from condgen.data.schema import Attribute, AttributeSchema
 from condgen.errors import ConfigError
 
 #: Bump whenever sampling or drawing changes, so cached copies are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEFAULT_N = 20000
 BATCH_SIZE = 256
 

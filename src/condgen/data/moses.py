@@ -66,7 +66,9 @@ def _read_split(name: str) -> tuple[str, ...]:
 
 
 def moses_split(name: str = "train", n: int | None = None, seed: int = 0) -> list[str]:
-    """SMILES of the MOSES split ``name`` ("train" 1.58M, "test" 176k, "test_scaffolds" 176k).
+    """SMILES of the MOSES split ``name``.
+
+    Sizes: "train" 1,584,663 molecules, "test" 176,074, "test_scaffolds" 176,225.
 
     Args:
         name: one of :data:`MOSES_SPLITS`.

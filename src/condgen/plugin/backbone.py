@@ -8,7 +8,8 @@ latents by :func:`condgen.plugin.inversion.invert`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 import torch
@@ -47,6 +48,19 @@ def backbone_device(backbone: object) -> torch.device:
         for buffer in backbone.buffers():
             return buffer.device
     return torch.device("cpu")
+
+
+@contextmanager
+def eval_mode(backbone: object) -> Iterator[None]:
+    """Run the block with ``backbone`` in eval mode (if it has modes), restoring its mode afterwards."""
+    was_training = getattr(backbone, "training", False)
+    if callable(getattr(backbone, "eval", None)):
+        backbone.eval()
+    try:
+        yield
+    finally:
+        if callable(getattr(backbone, "train", None)):
+            backbone.train(was_training)
 
 
 def check_backbone(backbone: object) -> None:

@@ -8,7 +8,7 @@ import torch
 
 from condgen.data.dataset import LabeledDataset
 from condgen.errors import ConfigError, DataError
-from condgen.plugin.backbone import backbone_device, backbone_has_encoder, check_backbone
+from condgen.plugin.backbone import backbone_device, backbone_has_encoder, check_backbone, eval_mode
 from condgen.plugin.plugin import Plugin, PluginConfig
 
 
@@ -29,10 +29,7 @@ def collect_latents(backbone, dataset: LabeledDataset | None, attributes: Sequen
     names = list(attributes)
     if not names:
         raise ConfigError("choose at least one attribute for the plugin")
-    was_training = getattr(backbone, "training", False)
-    if hasattr(backbone, "eval"):
-        backbone.eval()
-    try:
+    with eval_mode(backbone):
         if backbone_has_encoder(backbone):
             if dataset is None:
                 raise ConfigError("a backbone with an encoder needs a labelled dataset to encode")
@@ -57,9 +54,6 @@ def collect_latents(backbone, dataset: LabeledDataset | None, attributes: Sequen
             latents, values = torch.cat(latents), torch.cat(labels)
             schema = labeller.schema.subset(names)
             spec = {"name": "sampled-latents", **({"source": dict(dataset.spec)} if dataset is not None else {})}
-    finally:
-        if hasattr(backbone, "train"):
-            backbone.train(was_training)
     if latents.ndim != 2 or latents.shape[1] != backbone.latent_dim:
         raise DataError(f"backbone gave latents of shape {list(latents.shape)}, expected [N, {backbone.latent_dim}]")
     return LabeledDataset(latents, values, schema.with_statistics(values), spec)
@@ -76,14 +70,21 @@ def fit_plugin(backbone, dataset: LabeledDataset | None, attributes: Sequence[st
     """
     from condgen.train import TrainConfig, train
 
+    train_config = train_config or TrainConfig(steps=2000, batch_size=128, seed=0, progress=False)
     if latents is None:
-        latents = collect_latents(backbone, dataset, attributes, labeller, n_latents)
+        # Seeded so that a resumed run (GAN: sampled latents) sees the same latents again.
+        generator = torch.Generator().manual_seed(train_config.seed)
+        latents = collect_latents(backbone, dataset, attributes, labeller, n_latents, generator=generator)
     else:
         latents = latents.select_attributes(list(attributes))
-    plugin = Plugin(config or PluginConfig(), latents.schema, backbone.latent_dim, backbone)
+        latents = LabeledDataset(latents.data.float(), latents.attributes,
+                                 latents.schema.with_statistics(latents.attributes), dict(latents.spec))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(train_config.seed)  # the flow's initial weights follow the run's seed
+        plugin = Plugin(config or PluginConfig(), latents.schema, backbone.latent_dim, backbone)
     plugin.set_data_statistics(latents.data, latents.attributes)
     plugin.data_spec = dict(latents.spec)
-    result = train(plugin, latents, train_config or TrainConfig(steps=2000, batch_size=128, seed=0, progress=False))
+    result = train(plugin, latents, train_config)
     trained = result.model
     trained.eval()
     return trained

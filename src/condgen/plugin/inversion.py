@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from condgen.plugin.backbone import backbone_device
+from condgen.plugin.backbone import backbone_device, eval_mode
 
 
 def invert(backbone, examples: torch.Tensor, steps: int = 300, lr: float = 0.05,
@@ -21,20 +21,13 @@ def invert(backbone, examples: torch.Tensor, steps: int = 300, lr: float = 0.05,
     start = init if init is not None else torch.zeros(target.shape[0], backbone.latent_dim)
     z = start.detach().clone().to(device).requires_grad_(True)
     optimizer = torch.optim.Adam([z], lr=lr)
-    was_training = getattr(backbone, "training", False)
-    if hasattr(backbone, "eval"):
-        backbone.eval()
-    try:
-        with torch.enable_grad():
-            for _ in range(steps):
-                reconstruction = backbone.decode(z)
-                loss = torch.mean((reconstruction - target) ** 2) + prior_weight * torch.mean(z**2)
-                # autograd.grad instead of backward: only z gets a gradient, the backbone stays untouched.
-                (gradient,) = torch.autograd.grad(loss, [z])
-                optimizer.zero_grad(set_to_none=True)
-                z.grad = gradient
-                optimizer.step()
-    finally:
-        if hasattr(backbone, "train"):
-            backbone.train(was_training)
+    with eval_mode(backbone), torch.enable_grad():
+        for _ in range(steps):
+            reconstruction = backbone.decode(z)
+            loss = torch.mean((reconstruction - target) ** 2) + prior_weight * torch.mean(z**2)
+            # autograd.grad instead of backward: only z gets a gradient, the backbone stays untouched.
+            (gradient,) = torch.autograd.grad(loss, [z])
+            optimizer.zero_grad(set_to_none=True)
+            z.grad = gradient
+            optimizer.step()
     return z.detach()

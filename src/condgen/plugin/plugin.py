@@ -21,7 +21,7 @@ from condgen.artifact import WEIGHTS_FILE, atomic_save_tensors, load_tensors, re
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ArtifactError, ConfigError, DataError
 from condgen.models.base import Batch, OptimizerGroup, TrainableModule
-from condgen.plugin.backbone import backbone_device, backbone_has_encoder, check_backbone
+from condgen.plugin.backbone import backbone_device, backbone_has_encoder, check_backbone, eval_mode
 from condgen.plugin.flow import LatentFlow
 from condgen.plugin.priors import AttributePrior, standard_normal_log_prob
 from condgen.plugin.schedule import make_schedule
@@ -84,6 +84,7 @@ class Plugin(TrainableModule):
         self.schedule = make_schedule(config.sigma_schedule, config.sigma_start, config.sigma_end)
         self.flow = LatentFlow(latent_dim, config.n_couplings, config.hidden, config.depth,
                                config.coupling, config.scaling)
+        # σ of the current training step (set by the engine through set_progress, saved for resume).
         self.register_buffer("sigma", torch.tensor(self.schedule(0.0)))
         self.__dict__["_backbone"] = None  # not a submodule: never trained, never in state_dict
         self.attach_backbone(backbone)
@@ -151,6 +152,11 @@ class Plugin(TrainableModule):
         return loss, {"nll_per_dim": float(loss.detach()), "sigma": float(self.sigma)}
 
     # -- inference ------------------------------------------------------------------------------------
+    @property
+    def inference_sigma(self) -> float:
+        """σ used to generate and to read attributes back: the schedule's final value (progress 1)."""
+        return self.schedule(1.0)
+
     def parse_conditions(self, conditions: Mapping[str, Any] | None) -> dict[str, float]:
         """``{name: value}`` (numbers, "yes"/"no", category names) → schema encoding; unknown names raise."""
         return {name: self.schema.parse_value(name, value) for name, value in (conditions or {}).items()}
@@ -170,7 +176,7 @@ class Plugin(TrainableModule):
         Random numbers come from ``generator`` (CPU) so that equal seeds give equal latents.
         """
         targets = self.parse_conditions(conditions)
-        c = self.prior.sample(n, targets, float(self.sigma), attribute_noise, generator)
+        c = self.prior.sample(n, targets, self.inference_sigma, attribute_noise, generator)
         style = style_scale * torch.randn(n, self.latent_dim - self.prior.width, generator=generator)
         z, _ = self.flow.inverse(torch.cat([c, style], dim=1).to(self.device))
         return z
@@ -179,14 +185,8 @@ class Plugin(TrainableModule):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """The backbone's decoding of ``z [B, D]`` (backbone in eval mode)."""
         backbone = self.backbone
-        was_training = getattr(backbone, "training", False)
-        if hasattr(backbone, "eval"):
-            backbone.eval()
-        try:
+        with eval_mode(backbone):
             return backbone.decode(z.to(backbone_device(backbone)))
-        finally:
-            if hasattr(backbone, "train"):
-                backbone.train(was_training)
 
     def sample(self, n: int, conditions: Mapping[str, Any] | None = None, style_scale: float = 1.0,
                generator: torch.Generator | None = None, attribute_noise: float = 0.0) -> torch.Tensor:
@@ -197,12 +197,8 @@ class Plugin(TrainableModule):
         """Latents ``[B, D]`` of examples ``x``: the backbone's encoder, else latent optimisation."""
         backbone = self.backbone
         if backbone_has_encoder(backbone):
-            with torch.no_grad():
-                was_training = getattr(backbone, "training", False)
-                backbone.eval()
-                z = backbone.encode(x.to(backbone_device(backbone)))
-                backbone.train(was_training)
-            return z
+            with torch.no_grad(), eval_mode(backbone):
+                return backbone.encode(x.to(backbone_device(backbone)))
         from condgen.plugin.inversion import invert
 
         return invert(backbone, x, steps=inversion_steps)
@@ -254,7 +250,7 @@ class Plugin(TrainableModule):
         """Attributes read from latents ``z [B, D]``: binary → P(y = 1) ``[B]``; continuous → value ``[B]``;
         categorical → class probabilities ``[B, C]``."""
         u, _ = self.flow(self._check_latents(z))
-        return self.prior.posterior(u[:, :self.prior.width], float(self.sigma))
+        return self.prior.posterior(u[:, :self.prior.width], self.inference_sigma)
 
     def predict_values(self, z: torch.Tensor) -> torch.Tensor:
         """``[B, K]`` in schema encoding: binary 0/1 (P > ½), continuous value, categorical most likely index."""
@@ -313,7 +309,7 @@ class Plugin(TrainableModule):
             latent_dim = int(body["latent_dim"])
             prior = body.get("prior", {})
             saved_backbone = bool(body.get("backbone", {}).get("saved", False))
-        except (KeyError, TypeError, ValueError, ConfigError) as error:
+        except (KeyError, TypeError, ValueError, ConfigError, DataError) as error:
             raise ArtifactError(f"{directory}: config.json does not describe a plugin ({error})") from None
         if backbone is None and saved_backbone:
             from condgen.artifact import load
@@ -329,7 +325,8 @@ class Plugin(TrainableModule):
         try:
             plugin.load_state_dict(state, strict=True)
         except RuntimeError as error:
-            raise ArtifactError(f"{directory}: weights do not match the config ({str(error).splitlines()[0]})") from None
+            first_line = str(error).splitlines()[0]
+            raise ArtifactError(f"{directory}: weights do not match the config ({first_line})") from None
         plugin.attach_backbone(backbone)
         plugin.eval()
         return plugin

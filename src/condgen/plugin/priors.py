@@ -29,6 +29,13 @@ from condgen.data.schema import Attribute, AttributeSchema
 from condgen.errors import DataError
 
 RATE_FLOOR = 0.01  # keeps the balanced widths of very rare classes away from zero
+LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def normal_log_pdf(x: torch.Tensor, mean: float | torch.Tensor, std: float | torch.Tensor) -> torch.Tensor:
+    """log N(x; mean, std²) elementwise, computed in ``x``'s dtype."""
+    std = torch.as_tensor(std, dtype=x.dtype, device=x.device)
+    return -0.5 * ((x - mean) / std) ** 2 - torch.log(std) - LOG_SQRT_2PI
 
 
 def binary_sigmas(sigma: float, positive_rate: float, balanced: bool = True) -> tuple[float, float]:
@@ -43,8 +50,8 @@ def binary_log_prob(c: torch.Tensor, y: torch.Tensor, sigma: float, positive_rat
                     balanced: bool = True) -> torch.Tensor:
     """log p(c | y) ``[B]`` for coordinates ``c [B]`` and labels ``y [B]`` in {0, 1, NaN}."""
     sigma_pos, sigma_neg = binary_sigmas(sigma, positive_rate, balanced)
-    log_pos = Normal(1.0, sigma_pos).log_prob(c)
-    log_neg = Normal(-1.0, sigma_neg).log_prob(c)
+    log_pos = normal_log_pdf(c, 1.0, sigma_pos)
+    log_neg = normal_log_pdf(c, -1.0, sigma_neg)
     log_missing = torch.logaddexp(log_pos, log_neg) - math.log(2.0)
     return torch.where(torch.isnan(y), log_missing, torch.where(y > 0.5, log_pos, log_neg))
 
@@ -52,7 +59,7 @@ def binary_log_prob(c: torch.Tensor, y: torch.Tensor, sigma: float, positive_rat
 def continuous_log_prob(c: torch.Tensor, y_standardised: torch.Tensor, sigma: float) -> torch.Tensor:
     """log N(c; ỹ, σ²) ``[B]``; 0 where ``ỹ`` is NaN (missing labels are dropped, not imputed)."""
     missing = torch.isnan(y_standardised)
-    log_p = Normal(torch.nan_to_num(y_standardised), sigma).log_prob(c)
+    log_p = normal_log_pdf(c, torch.nan_to_num(y_standardised), sigma)
     return torch.where(missing, torch.zeros_like(log_p), log_p)
 
 
@@ -65,8 +72,8 @@ def categorical_sigmas(sigma: float, rates: Sequence[float], balanced: bool = Tr
     """Component widths ``[C]``: ``σ√(C·p_k)`` if ``balanced`` else ``σ``."""
     n = len(rates)
     if not balanced:
-        return torch.full((n,), float(sigma))
-    clamped = torch.tensor([min(max(float(r), RATE_FLOOR), 1.0) for r in rates])
+        return torch.full((n,), float(sigma), dtype=torch.float64)
+    clamped = torch.tensor([min(max(float(r), RATE_FLOOR), 1.0) for r in rates], dtype=torch.float64)
     return sigma * torch.sqrt(n * clamped)
 
 
@@ -75,7 +82,7 @@ def _categorical_component_log_probs(c: torch.Tensor, sigma: float, rates: Seque
     """log N(c; m_k, σ_k² I) for every component: ``[B, C]``."""
     means = categorical_means(len(rates)).to(c)
     scales = categorical_sigmas(sigma, rates, balanced).to(c)
-    return Normal(means.unsqueeze(0), scales[None, :, None]).log_prob(c.unsqueeze(1)).sum(dim=2)
+    return normal_log_pdf(c.unsqueeze(1), means.unsqueeze(0), scales[None, :, None]).sum(dim=2)
 
 
 def categorical_log_prob(c: torch.Tensor, y: torch.Tensor, sigma: float, rates: Sequence[float],
@@ -90,7 +97,7 @@ def categorical_log_prob(c: torch.Tensor, y: torch.Tensor, sigma: float, rates: 
 
 def standard_normal_log_prob(s: torch.Tensor) -> torch.Tensor:
     """log N(s; 0, I) summed over coordinates: ``[B]`` for ``s [B, D]`` (``D`` may be 0)."""
-    return Normal(0.0, 1.0).log_prob(s).sum(dim=1)
+    return (-0.5 * s**2 - LOG_SQRT_2PI).sum(dim=1)
 
 
 class AttributePrior:
@@ -192,7 +199,7 @@ class AttributePrior:
             return (label + sigma * torch.randn(n, generator=generator)).unsqueeze(1)
         rates = torch.tensor(self.category_rates[attribute.name], dtype=torch.float)
         classes = torch.multinomial(rates, n, replacement=True, generator=generator)
-        scales = categorical_sigmas(sigma, rates.tolist(), self.balanced)[classes].unsqueeze(1)
+        scales = categorical_sigmas(sigma, rates.tolist(), self.balanced).float()[classes].unsqueeze(1)
         means = categorical_means(attribute.width)[classes]
         return means + scales * torch.randn(n, attribute.width, generator=generator)
 
@@ -210,8 +217,8 @@ class AttributePrior:
             if attribute.kind == "binary":
                 p = min(max(attribute.positive_rate, RATE_FLOOR), 1 - RATE_FLOOR)
                 sigma_pos, sigma_neg = binary_sigmas(sigma, attribute.positive_rate, self.balanced)
-                logit = (Normal(1.0, sigma_pos).log_prob(block[:, 0]) + math.log(p)
-                         - Normal(-1.0, sigma_neg).log_prob(block[:, 0]) - math.log(1 - p))
+                logit = (normal_log_pdf(block[:, 0], 1.0, sigma_pos) + math.log(p)
+                         - normal_log_pdf(block[:, 0], -1.0, sigma_neg) - math.log(1 - p))
                 out[attribute.name] = torch.sigmoid(logit)
             elif attribute.kind == "continuous":
                 out[attribute.name] = block[:, 0] * attribute.std + attribute.mean

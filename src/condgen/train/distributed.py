@@ -3,10 +3,16 @@
 ``torchrun --nproc_per_node=N script.py`` sets ``WORLD_SIZE``, ``RANK``, ``LOCAL_RANK`` and the
 rendezvous address in each process's environment; :func:`setup` reads them. Without them the
 engine runs in one process and every helper here is a no-op.
+
+The process group lives until the process exits (destroyed by an ``atexit`` hook), not until the
+end of one :func:`condgen.train.train` call: a script often trains twice (a backbone, then its
+plugin), and re-creating a destroyed default group under ``torchrun`` reuses the rendezvous keys
+of the old one in the launcher's store, which makes gloo hang at random.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -24,7 +30,6 @@ class DistributedContext:
     rank: int = 0
     world_size: int = 1
     device: torch.device = torch.device("cpu")
-    owns_process_group: bool = False  # True when setup() created the group and must destroy it
 
     @property
     def enabled(self) -> bool:
@@ -49,10 +54,10 @@ def setup(device_name: str) -> DistributedContext:
     if device.type == "cuda":
         device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
-    owns = not dist.is_initialized()
-    if owns:
+    if not dist.is_initialized():  # else: the caller's group, or ours from an earlier train() call
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return DistributedContext(dist.get_rank(), dist.get_world_size(), device, owns)
+        atexit.register(_destroy_process_group)
+    return DistributedContext(dist.get_rank(), dist.get_world_size(), device)
 
 
 def wrap(model: nn.Module, context: DistributedContext) -> nn.Module:
@@ -88,7 +93,6 @@ def gather_tensor(tensor: torch.Tensor, context: DistributedContext) -> list[tor
     return [t.cpu() for t in gathered]
 
 
-def teardown(context: DistributedContext) -> None:
-    """Leave the DDP group if :func:`setup` created it."""
-    if context.owns_process_group and dist.is_initialized():
+def _destroy_process_group() -> None:
+    if dist.is_initialized():
         dist.destroy_process_group()

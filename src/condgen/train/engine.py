@@ -92,17 +92,10 @@ def train(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig) 
     """Train ``model`` on ``dataset`` as ``config`` says; see the module docstring for one step.
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) every process calls this; rank 0 writes all files.
+    The DDP process group is created on the first call and destroyed when the process exits.
     Raises :class:`TrainingDivergedError` on a NaN/inf loss, keeping the last good checkpoint.
     """
     context = distributed.setup(config.device)
-    try:
-        return _train(model, dataset, config, context)
-    finally:
-        distributed.teardown(context)
-
-
-def _train(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig,
-           context: DistributedContext) -> TrainResult:
     # Each rank draws different in-loss noise; rank 0 matches a single-process run.
     torch.manual_seed(config.seed + context.rank)
     random.seed(config.seed + context.rank)
@@ -115,18 +108,11 @@ def _train(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig,
     sampler = BatchSampler(len(dataset), config.batch_size, config.seed, context.rank, context.world_size)
     out = config.out if context.is_main else None
 
-    start_step, last_checkpoint = 0, None
-    if config.resume and checkpoint.exists(config.out):
-        saved = checkpoint.load_checkpoint(config.out)
-        checkpoint.restore(saved, model, optimizers, sampler, context)
-        start_step, last_checkpoint = saved.step, saved.step
-        logger.info("resuming from %s at step %d", saved.directory, saved.step)
-    elif config.resume and context.is_main:
-        logger.warning("resume=True but %s holds no checkpoint; starting a fresh run",
-                       checkpoint.checkpoint_dir(config.out))
+    start_step = _resume(model, optimizers, sampler, config, context) if config.resume else 0
+    last_checkpoint = start_step if start_step > 0 else None
 
     wrapped = distributed.wrap(model, context)
-    run_log = RunLog(out, config.tensorboard, resume_step=start_step if last_checkpoint is not None else None)
+    run_log = RunLog(out, config.tensorboard, resume_step=last_checkpoint)
     bar = ProgressBar(config.steps, start_step, config.progress and context.is_main)
     try:
         for step in range(start_step, config.steps):
@@ -135,14 +121,10 @@ def _train(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig,
                 for _ in range(repeats):
                     x, attributes = (t.to(context.device) for t in dataset.batch(sampler.next_indices()))
                     loss, logs = wrapped(group, x, attributes)
-                    _stop_if_diverged(loss, group, step, config, last_checkpoint, context)
-                    model.zero_grad(set_to_none=True)  # another group's loss may have left gradients
-                    loss.backward()
-                    if groups[group].grad_clip is not None:
-                        nn.utils.clip_grad_norm_(groups[group].parameters, groups[group].grad_clip)
-                    optimizers[group].step()
+                    value = _checked_loss(loss, group, step, config, last_checkpoint, context)
+                    _update(model, loss, groups[group], optimizers[group])
                     model.after_optimizer_step(group)
-                    run_log.add(group, float(loss.detach()), logs)
+                    run_log.add(group, value, logs)
             done = step + 1
             if done == config.steps or (config.log_every > 0 and done % config.log_every == 0):
                 run_log.flush(done)
@@ -160,6 +142,32 @@ def _train(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig,
     model.zero_grad(set_to_none=True)
     model.eval()
     return TrainResult(model, run_log.history, max(config.steps, start_step), config.out)
+
+
+def _update(model: TrainableModule, loss: torch.Tensor, group: OptimizerGroup,
+            optimizer: torch.optim.Optimizer) -> None:
+    """Backpropagate ``loss`` and step this group's optimiser only."""
+    # Drop every gradient first: another group's loss leaves gradients on these parameters too.
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    if group.grad_clip is not None:
+        nn.utils.clip_grad_norm_(group.parameters, group.grad_clip)
+    optimizer.step()
+
+
+def _resume(model: TrainableModule, optimizers: dict[str, torch.optim.Optimizer], sampler: BatchSampler,
+            config: TrainConfig, context: DistributedContext) -> int:
+    """Restore ``out/checkpoint`` into the live objects if there is one; the step to continue from."""
+    if not checkpoint.exists(config.out):
+        if context.is_main:
+            logger.warning("resume=True but %s holds no checkpoint; starting a fresh run",
+                           checkpoint.checkpoint_dir(config.out))
+        return 0
+    saved = checkpoint.load_checkpoint(config.out)
+    checkpoint.restore(saved, model, optimizers, sampler, context)
+    if context.is_main:
+        logger.info("resuming from %s at step %d", saved.directory, saved.step)
+    return saved.step
 
 
 def _adam(group: OptimizerGroup) -> torch.optim.Adam:
@@ -186,12 +194,12 @@ def _checked_schedule(model: TrainableModule, groups: dict[str, OptimizerGroup])
     return schedule
 
 
-def _stop_if_diverged(loss: torch.Tensor, group: str, step: int, config: TrainConfig,
-                      last_checkpoint: int | None, context: DistributedContext) -> None:
-    """Raise on a NaN/inf loss (on any rank) before it can reach the weights or a checkpoint."""
+def _checked_loss(loss: torch.Tensor, group: str, step: int, config: TrainConfig,
+                  last_checkpoint: int | None, context: DistributedContext) -> float:
+    """The loss as a number; raises on a NaN/inf loss (on any rank) before it reaches the weights."""
     value = float(loss.detach())
     if distributed.all_ranks_agree(math.isfinite(value), context):
-        return
+        return value
     if last_checkpoint is not None:
         kept = f"last good checkpoint: {checkpoint.checkpoint_dir(config.out)} (step {last_checkpoint})"
     else:

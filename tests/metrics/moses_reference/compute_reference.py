@@ -1,6 +1,6 @@
 """Compute MOSES metric values with the ORIGINAL MOSES code, for condgen's re-implementation to match.
 
-Run from the repository root (takes about a minute on 2 cores):
+Run from the repository root (takes under a minute on 2 cores):
 
     .venv/bin/python tests/metrics/moses_reference/compute_reference.py            # values only
     .venv/bin/python tests/metrics/moses_reference/compute_reference.py --rebuild-sample
@@ -12,9 +12,11 @@ committed input ``sample.smi`` against the committed small reference sets ``test
 statistics with this RDKit, as condgen does), and writes ``reference_values.json``.
 
 ``--rebuild-sample`` first redraws those four files from the MOSES splits (seeded, so it gives the
-same files): 900 test molecules, 100 training molecules, 120 duplicates (half written as other,
-non-canonical SMILES of the same molecule), 24 valid molecules that fail the MOSES filters and 60
-invalid strings; references of 1,000 test, 1,000 scaffold-test and 5,000 training molecules.
+same files): 500 test molecules, 60 training molecules, 60 duplicates (half written as other,
+non-canonical SMILES of the same molecule), 24 valid molecules that fail the MOSES filters and 40
+invalid strings; references of 600 test, 600 scaffold-test and 3,000 training molecules. (600, not
+fewer: with fewer reference molecules than ChemNet's 512 features the FCD covariance is singular.)
+The full-size comparison and the timing are in ``benchmarks/moses_metrics_speed.py``.
 """
 
 from __future__ import annotations
@@ -52,20 +54,20 @@ def rebuild_sample(seed: int = 0) -> None:
     from condgen.data.moses import moses_split
 
     rng = np.random.default_rng(seed)
-    test = moses_split("test", n=1900, seed=seed + 1)
-    test_ref, from_test = test[:1000], test[1000:]
-    test_scaffolds_ref = moses_split("test_scaffolds", n=1000, seed=seed + 2)
-    train_ref = moses_split("train", n=5000, seed=seed + 3)
-    from_train = [train_ref[i] for i in rng.choice(len(train_ref), 100, replace=False)]
+    test = moses_split("test", n=1100, seed=seed + 1)
+    test_ref, from_test = test[:600], test[600:]
+    test_scaffolds_ref = moses_split("test_scaffolds", n=600, seed=seed + 2)
+    train_ref = moses_split("train", n=3000, seed=seed + 3)
+    from_train = [train_ref[i] for i in rng.choice(len(train_ref), 60, replace=False)]
     valid = from_test + from_train + FILTER_FAILURES
     duplicates = []
-    for i, j in enumerate(rng.choice(len(from_test) + len(from_train), 120, replace=False)):
+    for i, j in enumerate(rng.choice(len(from_test) + len(from_train), 60, replace=False)):
         smiles = valid[j]
         if i % 2:  # the same molecule written differently: only canonicalisation finds the duplicate
             smiles = Chem.MolToSmiles(Chem.MolFromSmiles(smiles), doRandom=True, canonical=False)
         duplicates.append(smiles)
     invalid = []
-    for i in range(60):
+    for i in range(40):
         if i < len(INVALID_HEADS):
             invalid.append(INVALID_HEADS[i])
         else:  # a real molecule with one character cut out of the middle: mostly unparsable
@@ -108,8 +110,8 @@ def main() -> None:
         "values": {key: float(value) for key, value in values.items()},
         "reference": f"moses.get_all_metrics of molsets {moses.__version__} (unmodified)",
         "shims": shims,
-        "call": "get_all_metrics(sample, n_jobs={}, device='cpu', test=test_ref, test_scaffolds="
-                "test_scaffolds_ref, train=train_ref)".format(args.n_jobs),
+        "call": f"get_all_metrics(sample, n_jobs={args.n_jobs}, device='cpu', test=test_ref, test_scaffolds="
+                "test_scaffolds_ref, train=train_ref)",
         "sizes": {name: len(lines) for name, lines in inputs.items()},
         "rdkit": rdkit.__version__,
         "python": platform.python_version(),

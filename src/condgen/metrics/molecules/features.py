@@ -132,9 +132,9 @@ def describe_reference(smiles_chunk: list[str]) -> list[MoleculeRecord]:
 
 def warm_up_workers() -> None:
     """Load what every worker needs before the pool forks, so workers inherit it instead of reloading."""
-    from condgen.metrics.molecules.filters import filter_patterns
+    from condgen.metrics.molecules.filters import screened_filter_patterns
     from condgen.metrics.molecules.sascorer import load_sascorer
 
     load_sascorer()
-    filter_patterns()
+    screened_filter_patterns()
     _morgan_generator()

@@ -3,6 +3,12 @@
 The SMARTS come from the files the molsets wheel ships (``moses/metrics/mcf.csv``,
 ``moses/metrics/wehi_pains.csv``), read the way MOSES reads them (pandas, same columns), so the
 patterns are byte-for-byte the reference's.
+
+Matching 502 patterns is most of the per-molecule cost of the MOSES metrics, so each pattern is
+first screened with RDKit's pattern fingerprints, the screen RDKit's SubstructLibrary uses: a
+pattern whose fingerprint bits are not all set in the molecule's cannot match it, and only the
+~5% of patterns that pass are matched for real. The verdicts equal the unscreened ones (checked
+in the tests and, on 10k molecules, by ``benchmarks/moses_metrics_speed.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,14 @@ from condgen.errors import DataError
 ALLOWED_ELEMENTS = frozenset({"C", "N", "S", "O", "F", "Cl", "Br", "H"})
 #: Rings of this many atoms or more fail the filters.
 LARGEST_RING_ALLOWED = 7
+
+
+@lru_cache(maxsize=1)
+def screened_filter_patterns() -> tuple:
+    """(pattern fingerprint, pattern) pairs of :func:`filter_patterns`."""
+    from rdkit import Chem
+
+    return tuple((Chem.PatternFingerprint(pattern), pattern) for pattern in filter_patterns())
 
 
 @lru_cache(maxsize=1)
@@ -35,7 +49,18 @@ def filter_patterns() -> tuple:
     return patterns
 
 
-def passes_moses_filters(mol) -> bool:
+def matches_any_pattern(mol_with_hydrogens, screen: bool = True) -> bool:
+    """True if any MCF/PAINS pattern matches; ``screen=False`` matches every pattern without screening."""
+    if not screen:
+        return any(mol_with_hydrogens.HasSubstructMatch(pattern) for pattern in filter_patterns())
+    from rdkit import Chem, DataStructs
+
+    bits = Chem.PatternFingerprint(mol_with_hydrogens)
+    return any(DataStructs.AllProbeBitsMatch(pattern_bits, bits) and mol_with_hydrogens.HasSubstructMatch(pattern)
+               for pattern_bits, pattern in screened_filter_patterns())
+
+
+def passes_moses_filters(mol, screen: bool = True) -> bool:
     """True if an RDKit molecule passes every MOSES filter (``mol_passes_filters`` of the reference).
 
     Fails: no molecule; a ring of 8+ atoms; a charged atom; an element outside
@@ -53,8 +78,7 @@ def passes_moses_filters(mol) -> bool:
         return False
     if any(atom.GetSymbol() not in ALLOWED_ELEMENTS for atom in mol.GetAtoms()):
         return False
-    with_hydrogens = Chem.AddHs(mol)  # PAINS patterns name explicit hydrogens ([#1])
-    if any(with_hydrogens.HasSubstructMatch(pattern) for pattern in filter_patterns()):
+    if matches_any_pattern(Chem.AddHs(mol), screen):  # AddHs: PAINS patterns name hydrogens ([#1])
         return False
     smiles = Chem.MolToSmiles(mol, isomericSmiles=False)
     return bool(smiles) and Chem.MolFromSmiles(smiles) is not None

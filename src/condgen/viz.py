@@ -65,7 +65,8 @@ def save_labeled_rows(
     This is the classic attribute-manipulation figure: rows of examples, columns of edits.
     """
     grid = grid_image(torch.cat(list(rows)), nrow=rows[0].shape[0], scale=scale)
-    header, margin = 16, (70 if row_titles else 0)
+    header = 16
+    margin = 6 * max(len(t) for t in row_titles) + 8 if row_titles else 0
     canvas = Image.new("RGB", (grid.width + margin, grid.height + header), "white")
     canvas.paste(grid, (margin, header))
     draw = ImageDraw.Draw(canvas)
@@ -75,5 +76,5 @@ def save_labeled_rows(
     if row_titles:
         row_height = grid.height / len(row_titles)
         for i, title in enumerate(row_titles):
-            draw.text((2, header + i * row_height + row_height / 2 - 5), title[:11], fill="black")
+            draw.text((2, header + i * row_height + row_height / 2 - 5), title, fill="black")
     return save_png(canvas, path)

@@ -8,7 +8,12 @@ import condgen
 from condgen.data.dataset import LabeledDataset
 from condgen.data.schema import Attribute, AttributeSchema
 from condgen.errors import ConfigError, DataError
-from condgen.metrics.classifier import AttributeClassifier, ClassifierConfig, train_classifier
+from condgen.metrics.classifier import (
+    AttributeClassifier,
+    ClassifierConfig,
+    classifier_config_for,
+    train_classifier,
+)
 from condgen.metrics.fid import domain_fid
 from condgen.models.base import Batch
 
@@ -113,6 +118,10 @@ def test_architectures_and_config_errors():
     assert wide.features(torch.zeros(2, 1, 28, 28)).shape == (2, 128)
     with pytest.raises(ConfigError, match="conv-small, conv-wide, mlp"):
         AttributeClassifier(ClassifierConfig(arch="resnet"), SCHEMA)
+    with pytest.raises(ConfigError, match="unknown classifier option.*depth; valid: arch"):
+        classifier_config_for(toy_images(4, seed=0), depth=3)
+    with pytest.raises(ConfigError, match="use arch='mlp'"):
+        AttributeClassifier(ClassifierConfig(arch="conv-small", input_dim=5), SCHEMA)
 
 
 def test_classifier_features_drive_domain_fid(trained):

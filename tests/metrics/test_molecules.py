@@ -109,6 +109,33 @@ def test_filters_apply_moses_rules():
     assert passes_moses_filters(None) is False
 
 
+@needs_molsets
+def test_filter_screen_never_changes_a_verdict():
+    """Pattern-fingerprint screening must give exactly the verdicts of matching all 502 patterns."""
+    from rdkit import Chem, RDConfig
+
+    from condgen.metrics.molecules.filters import matches_any_pattern
+
+    lines = (Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi").read_text().splitlines()[:200]
+    mols = [Chem.MolFromSmiles(line.split()[0]) for line in lines]
+    with_hydrogens = [Chem.AddHs(m) for m in mols if m is not None]
+    unscreened = [matches_any_pattern(m, screen=False) for m in with_hydrogens]
+    assert sum(unscreened) > 20  # NCI compounds are unfiltered: many match a PAINS or MCF pattern
+    assert [matches_any_pattern(m) for m in with_hydrogens] == unscreened
+
+
+def test_shared_qed_and_logp_equal_rdkit_exactly():
+    from rdkit import Chem, RDConfig
+    from rdkit.Chem import QED, Crippen
+
+    from condgen.metrics.molecules.qed import qed_and_logp
+
+    lines = (Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi").read_text().splitlines()[:150]
+    smiles = [line.split()[0] for line in lines] + ["[2H]C([2H])O", "C[H]"]  # explicit hydrogens kept
+    for mol in filter(None, map(Chem.MolFromSmiles, smiles)):
+        assert qed_and_logp(mol) == (QED.qed(mol), Crippen.MolLogP(mol))
+
+
 def test_cosine_of_counts():
     assert cosine_similarity_of_counts(Counter(a=1, b=1), Counter(a=1)) == pytest.approx(1 / math.sqrt(2))
     assert cosine_similarity_of_counts(Counter(a=2), Counter(a=5)) == pytest.approx(1.0)

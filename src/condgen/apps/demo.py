@@ -68,7 +68,7 @@ def conditional_figure(plugin, path: Path, per_row: int = 8, seed: int = 0) -> P
     for values in itertools.product((0, 1), repeat=len(plugin.attributes)):
         conditions = dict(zip(plugin.attributes, values, strict=True))
         rows.append(plugin.sample(per_row, conditions, generator=generator).cpu())
-        labels.append("".join(f"{name[0].upper()}{v}" for name, v in conditions.items()))
+        labels.append(" ".join(f"{'+' if v else '-'}{name[:5]}" for name, v in conditions.items()))
     return save_labeled_rows(rows, [f"sample {i + 1}" for i in range(per_row)], path, row_titles=labels)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import torch
@@ -110,10 +110,10 @@ class AttributeClassifier(TrainableModule):
         else:
             trunk, trunk_width = _conv_trunk(config)
         self.trunk = trunk
-        self.penultimate = nn.Sequential(
-            nn.Linear(trunk_width, config.hidden), nn.LeakyReLU(0.2),
-            nn.Linear(config.hidden, config.hidden), nn.LeakyReLU(0.2),
-        ) if config.arch == "mlp" else nn.Sequential(nn.Linear(trunk_width, config.hidden), nn.LeakyReLU(0.2))
+        layers = [nn.Linear(trunk_width, config.hidden), nn.LeakyReLU(0.2)]
+        if config.arch == "mlp":  # without a conv trunk, a second hidden layer does the feature work
+            layers += [nn.Linear(config.hidden, config.hidden), nn.LeakyReLU(0.2)]
+        self.penultimate = nn.Sequential(*layers)
         self.dropout = nn.Dropout(config.dropout)
         self.heads = nn.Linear(config.hidden, schema.condition_width)
         self.training_record: dict = {}  # steps / batch size / seed, kept in config.json for the record
@@ -185,12 +185,11 @@ class AttributeClassifier(TrainableModule):
         self.eval()
         try:
             device = self.device
+            # max(…, 1): an empty input still runs once, so the result has the right width.
             pieces = [function(self._check_input(x[i:i + batch_size].to(device))).to(x.device)
-                      for i in range(0, x.shape[0], batch_size)]
+                      for i in range(0, max(x.shape[0], 1), batch_size)]
         finally:
             self.train(was_training)
-        if not pieces:
-            return self.heads.weight.new_zeros(0, 0).to(x.device)
         return torch.cat(pieces)
 
     def features(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
@@ -239,7 +238,8 @@ class AttributeClassifier(TrainableModule):
         attributes than the classifier; they are matched by name.
         """
         labels = dataset.attributes[:, dataset.schema.columns(self.schema.names)]
-        predicted = self.predict_values(dataset.examples(), batch_size)
+        # uint8 images go in as they are and are scaled batch by batch: no float copy of the whole set.
+        predicted = self.predict_values(dataset.data if dataset.is_image else dataset.examples(), batch_size)
         report: dict[str, float | dict[str, float]] = {}
         for column, attribute in enumerate(self.schema):
             present = ~torch.isnan(labels[:, column])
@@ -276,17 +276,18 @@ def classifier_config_for(dataset: LabeledDataset, arch: str = "conv-small", **o
         if arch != "mlp":
             raise ConfigError(f"{dataset.name} holds vectors, not images: use arch='mlp' (got {arch!r})")
         config = ClassifierConfig(arch="mlp", input_dim=dataset.example_shape[0])
-    try:
-        return replace(config, **overrides)
-    except TypeError as error:
-        raise ConfigError(f"unknown classifier option ({error})") from None
+    unknown = set(overrides) - {f.name for f in fields(ClassifierConfig)}
+    if unknown:
+        valid = ", ".join(f.name for f in fields(ClassifierConfig))
+        raise ConfigError(f"unknown classifier option(s) {', '.join(sorted(unknown))}; valid: {valid}")
+    return replace(config, **overrides)
 
 
 def train_classifier(
     dataset: LabeledDataset,
     attributes: Sequence[str] | None = None,
     arch: str = "conv-small",
-    steps: int = 1500,
+    steps: int = 300,
     seed: int = 0,
     out: str | Path | None = None,
     batch_size: int = 128,

@@ -67,8 +67,9 @@ def build_model(name: str, dataset: LabeledDataset, **options: Any) -> Generativ
     """An untrained model ``name`` (a key of :data:`MODEL_NAMES`) shaped for ``dataset``.
 
     ``options`` override the config's hyper-parameters (``latent_dim=32``, ``beta=4``, ``arch="mlp"``…);
-    the data shape comes from the data set, and conditional models (cvae, cgan) take its attribute
-    schema. The model's ``data_spec`` is set to ``dataset.spec`` so the artifact records its data.
+    the data shape comes from the data set. Every model keeps the data set's attribute schema (the
+    conditional ones, cvae and cgan, condition on it) and its ``data_spec`` is set to ``dataset.spec``,
+    so the artifact records what it was trained on.
 
     Raises:
         ConfigError: unknown model name, unknown option name, an option the name fixes, or a bad value.
@@ -88,7 +89,7 @@ def build_model(name: str, dataset: LabeledDataset, **options: Any) -> Generativ
     values = {**data_options(dataset, model_class.config_class), **recipe.defaults, **options, **recipe.fixed}
     try:
         config = model_class.build_config(values)
-        model = model_class(config, dataset.schema) if model_class.is_conditional else model_class(config)
+        model = model_class(config, dataset.schema)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{name}: invalid option value ({error})") from None
     model.data_spec = dict(dataset.spec)

@@ -13,7 +13,6 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
@@ -30,8 +29,8 @@ class ProgressBar:
     def __init__(self, total_steps: int, start_step: int, enabled: bool):
         console = Console(stderr=True)
         self._progress = Progress(
-            TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TimeRemainingColumn(), TextColumn("{task.fields[losses]}"),
+            TextColumn("[bold]train"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn("{task.fields[losses]}"),
             console=console, disable=not (enabled and console.is_terminal),
         )
         self._task = self._progress.add_task("train", total=total_steps, completed=start_step, losses="")

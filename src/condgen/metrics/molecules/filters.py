@@ -4,18 +4,20 @@ The SMARTS come from the files the molsets wheel ships (``moses/metrics/mcf.csv`
 ``moses/metrics/wehi_pains.csv``), read the way MOSES reads them (pandas, same columns), so the
 patterns are byte-for-byte the reference's.
 
-Matching 502 patterns is most of the per-molecule cost of the MOSES metrics, so each pattern is
-first screened with RDKit's pattern fingerprints, the screen RDKit's SubstructLibrary uses: a
-pattern whose fingerprint bits are not all set in the molecule's cannot match it, and only the
-~5% of patterns that pass are matched for real. The verdicts equal the unscreened ones (checked
-in the tests and, on 10k molecules, by ``benchmarks/moses_metrics_speed.py``).
+Matching 502 patterns was most of the per-molecule cost of the MOSES metrics, so the patterns are
+screened by pattern fingerprint first (:mod:`~condgen.metrics.molecules.screening`) and only the
+~5% that pass are matched. The verdicts equal the unscreened ones (checked in the tests and on
+RDKit's 5,000 NCI molecules by ``benchmarks/moses_metrics_speed.py``).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
+
 from condgen.errors import DataError
+from condgen.metrics.molecules.screening import pattern_fingerprints, possible_matches
 
 #: Elements MOSES allows; any other element fails the filters.
 ALLOWED_ELEMENTS = frozenset({"C", "N", "S", "O", "F", "Cl", "Br", "H"})
@@ -24,11 +26,10 @@ LARGEST_RING_ALLOWED = 7
 
 
 @lru_cache(maxsize=1)
-def screened_filter_patterns() -> tuple:
-    """(pattern fingerprint, pattern) pairs of :func:`filter_patterns`."""
-    from rdkit import Chem
-
-    return tuple((Chem.PatternFingerprint(pattern), pattern) for pattern in filter_patterns())
+def screened_filter_patterns() -> tuple[np.ndarray, tuple]:
+    """Packed pattern fingerprints ``uint64 [P, 32]`` and the patterns of :func:`filter_patterns`."""
+    patterns = filter_patterns()
+    return pattern_fingerprints(patterns), patterns
 
 
 @lru_cache(maxsize=1)
@@ -53,11 +54,9 @@ def matches_any_pattern(mol_with_hydrogens, screen: bool = True) -> bool:
     """True if any MCF/PAINS pattern matches; ``screen=False`` matches every pattern without screening."""
     if not screen:
         return any(mol_with_hydrogens.HasSubstructMatch(pattern) for pattern in filter_patterns())
-    from rdkit import Chem, DataStructs
-
-    bits = Chem.PatternFingerprint(mol_with_hydrogens)
-    return any(DataStructs.AllProbeBitsMatch(pattern_bits, bits) and mol_with_hydrogens.HasSubstructMatch(pattern)
-               for pattern_bits, pattern in screened_filter_patterns())
+    fingerprints, patterns = screened_filter_patterns()
+    return any(mol_with_hydrogens.HasSubstructMatch(patterns[i])
+               for i in possible_matches(mol_with_hydrogens, fingerprints))
 
 
 def passes_moses_filters(mol, screen: bool = True) -> bool:

@@ -1,0 +1,57 @@
+"""Tiny data sets for the model tests: random images / vectors with one attribute of each kind."""
+
+import pytest
+import torch
+
+from condgen.data.dataset import LabeledDataset
+from condgen.data.schema import Attribute, AttributeSchema
+
+SCHEMA = AttributeSchema((
+    Attribute("smiling", "binary"),
+    Attribute("age", "continuous"),
+    Attribute("colour", "categorical", categories=("red", "green", "blue")),
+))
+#: The smallest options that still exercise every layer: for quick shape and save/load tests.
+TINY = {"latent_dim": 4, "base_channels": 4, "hidden": 8, "depth": 1}
+
+
+def _attributes(n: int, generator: torch.Generator) -> torch.Tensor:
+    values = torch.stack([
+        torch.randint(0, 2, (n,), generator=generator).float(),
+        20 + 40 * torch.rand(n, generator=generator),
+        torch.randint(0, 3, (n,), generator=generator).float(),
+    ], dim=1)
+    values[::5, 0] = float("nan")  # some labels missing, as in real data
+    values[1::7, 2] = float("nan")
+    return values
+
+
+def make_images(n: int = 16, size: int = 16, channels: int = 3, seed: int = 0) -> LabeledDataset:
+    """``uint8 [n, channels, size, size]`` random images with the three attributes of :data:`SCHEMA`."""
+    generator = torch.Generator().manual_seed(seed)
+    data = torch.randint(0, 256, (n, channels, size, size), generator=generator, dtype=torch.uint8)
+    attributes = _attributes(n, generator)
+    return LabeledDataset(data, attributes, SCHEMA.with_statistics(attributes), {"name": "random-images"})
+
+
+def make_vectors(n: int = 32, dim: int = 5, seed: int = 0) -> LabeledDataset:
+    """``float32 [n, dim]`` Gaussian vectors with the three attributes of :data:`SCHEMA`."""
+    generator = torch.Generator().manual_seed(seed)
+    attributes = _attributes(n, generator)
+    data = 3 * torch.randn(n, dim, generator=generator)
+    return LabeledDataset(data, attributes, SCHEMA.with_statistics(attributes), {"name": "random-vectors"})
+
+
+@pytest.fixture
+def images():
+    return make_images
+
+
+@pytest.fixture
+def vectors():
+    return make_vectors
+
+
+@pytest.fixture
+def tiny():
+    return dict(TINY)

@@ -1,0 +1,69 @@
+"""build_model: names, data-derived options, presets and one-line errors."""
+
+import pytest
+
+import condgen.models
+from condgen.artifact import REGISTRY
+from condgen.errors import ConfigError
+from condgen.models import GAN, MODEL_NAMES, VAE, build_model
+
+EXPECTED_NAMES = {"vae", "beta-vae", "wae", "aae", "gan", "lsgan", "wgan", "wgan-gp", "hinge-gan", "dcgan",
+                  "cvae", "cgan"}
+
+
+def test_every_cli_name_is_described_and_every_kind_registered():
+    assert set(MODEL_NAMES) == EXPECTED_NAMES
+    assert all(isinstance(text, str) and text and "\n" not in text for text in MODEL_NAMES.values())
+    assert {"vae", "wae", "aae", "gan", "cvae", "cgan"} <= set(REGISTRY)
+    assert all(hasattr(condgen.models, name) for name in condgen.models.__all__)
+
+
+def test_data_shape_architecture_and_spec_come_from_the_data_set(images, vectors):
+    faces = images(n=4, size=32)
+    model = build_model("vae", faces)
+    assert isinstance(model, VAE) and model.config.data_shape == (3, 32, 32) and model.config.arch == "dcgan"
+    assert model.config.latent_dim == 64 and model.config.beta == 1.0 and model.config.kl_warmup > 0
+    assert model.data_spec == faces.spec and model.schema == faces.schema
+    toy = build_model("wgan-gp", vectors(n=4, dim=2))
+    assert toy.config.arch == "mlp" and toy.config.data_shape == (2,) and toy.config.latent_dim == 2
+    assert build_model("vae", vectors(n=4, dim=300)).config.latent_dim == 64
+
+
+def test_names_fix_their_losses_and_presets_yield_to_options(images):
+    data = images(n=4, size=16)
+    losses = {name: build_model(name, data).config.loss for name in ("gan", "dcgan", "lsgan", "wgan", "hinge-gan")}
+    assert losses == {"gan": "ns", "dcgan": "ns", "lsgan": "ls", "wgan": "wgan", "hinge-gan": "hinge"}
+    wgan = build_model("wgan", data)
+    assert isinstance(wgan, GAN) and wgan.config.lr == 5e-5 and wgan.config.n_critic == 5
+    assert build_model("beta-vae", data).config.beta == 4.0
+    assert build_model("beta-vae", data, beta=8).config.beta == 8.0
+    assert build_model("gan", data, betas=[0.0, 0.9]).config.betas == (0.0, 0.9)  # JSON lists from the CLI
+    assert build_model("gan", data, loss="ns").config.loss == "ns"
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        ("diffusion", {}, r"unknown model 'diffusion'; valid: vae, beta-vae"),
+        ("vae", {"latent": 3}, r"vae: unknown options \['latent'\]; valid: .*latent_dim"),
+        ("vae", {"data_shape": [1, 2]}, r"unknown options \['data_shape'\]"),
+        ("lsgan", {"loss": "hinge"}, r"lsgan means loss='ls'; for another loss use model 'gan'"),
+        ("gan", {"arch": "resnet"}, r"unknown arch 'resnet'; valid: dcgan, mlp"),
+        ("vae", {"likelihood": "poisson"}, r"unknown likelihood 'poisson'"),
+        ("wgan-gp", {"critic_batch_norm": True}, r"batch norm in the critic"),
+        ("vae", {"latent_dim": "big"}, r"vae: invalid option value"),
+        ("cgan", {"loss": "wgan"}, r"cgan: unknown loss 'wgan'; valid: ns, hinge"),
+    ],
+)
+def test_bad_names_and_options_are_one_line_config_errors(name, options, message, images):
+    with pytest.raises(ConfigError, match=message) as error:
+        build_model(name, images(n=4, size=16), **options)
+    assert "\n" not in str(error.value)
+
+
+def test_vector_data_cannot_use_conv_stacks_and_conditional_models_need_attributes(vectors):
+    with pytest.raises(ConfigError, match="arch 'dcgan' needs images"):
+        build_model("vae", vectors(n=4), arch="dcgan")
+    unlabeled = vectors(n=4).select_attributes([])
+    with pytest.raises(ConfigError, match="cvae is conditional and needs a data set with attributes"):
+        build_model("cvae", unlabeled)

@@ -21,7 +21,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -x -q
+	$(BIN)/python -m pytest -x
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -159,6 +159,6 @@ def load(name_or_path: str | os.PathLike) -> Any:
 
 def _import_all_kinds() -> None:
     """Import the modules whose classes register artifact kinds."""
+    import condgen.metrics  # noqa: F401
     import condgen.models  # noqa: F401
     import condgen.plugin  # noqa: F401
-    import condgen.metrics  # noqa: F401

@@ -32,7 +32,9 @@ from condgen.nn.networks import build_decoder, build_encoder, check_architecture
 class AAEConfig:
     """Hyper-parameters of :class:`AAE`; ``discriminator_hidden``/``discriminator_depth`` size the
     latent discriminator MLP, the other architecture fields are as in :class:`~condgen.models.vae.VAEConfig`.
-    The reconstruction error is the squared error summed over data dimensions, averaged over the batch."""
+    The reconstruction error is the squared error summed over data dimensions, averaged over the batch;
+    ``adversarial_weight`` = 10 keeps the codes near the prior at about the reconstruction error of 1
+    (measured on 16-px faces: discriminator accuracy 0.79 instead of 0.89, MSE 0.034 instead of 0.033)."""
 
     latent_dim: int = 64
     data_shape: tuple[int, ...] = (3, 32, 32)
@@ -42,7 +44,7 @@ class AAEConfig:
     depth: int = 2
     discriminator_hidden: int = 256
     discriminator_depth: int = 2
-    adversarial_weight: float = 1.0
+    adversarial_weight: float = 10.0
     lr: float = 1e-3
     discriminator_lr: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.999)

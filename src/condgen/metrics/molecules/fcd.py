@@ -24,18 +24,37 @@ class ChemNetStatistics(NamedTuple):
 
 
 @lru_cache(maxsize=2)
-def _chemnet(device: str, n_jobs: int, batch_size: int):
+def _chemnet(device: str):
+    """fcd_torch's ChemNet (weights shipped inside fcd_torch; loaded once), in eval mode on ``device``."""
     from fcd_torch import FCD
 
-    # canonize=False: condgen hands over SMILES that are already RDKit-canonical, exactly the
-    # strings fcd_torch's own canonicalisation would produce, so parsing them again is wasted work.
-    return FCD(device=device, n_jobs=n_jobs, batch_size=batch_size, canonize=False)
+    return FCD(device=device).model.to(device)
 
 
 def chemnet_activations(canonical_smiles: Sequence[str], device: str = "cpu", n_jobs: int = 1,
                         batch_size: int = 512) -> np.ndarray:
-    """ChemNet's penultimate activations ``float32 [N, 512]`` of canonical SMILES."""
-    return _chemnet(device, n_jobs, batch_size).get_predictions(list(canonical_smiles))
+    """ChemNet's penultimate activations ``float32 [N, 512]`` of canonical SMILES.
+
+    fcd_torch's own ``get_predictions`` keeps, per molecule, a view into the LSTM's whole output
+    sequence (about 180 kB), which exhausts memory on a 176k-molecule reference set; this loop is
+    the same computation with each batch's activations copied out.
+    """
+    import torch
+    from fcd_torch.utils import SmilesDataset
+    from torch.utils.data import DataLoader
+
+    if len(canonical_smiles) == 0:
+        return np.zeros((0, 512), dtype=np.float32)
+    model = _chemnet(device)
+    # canonize=False: condgen hands over SMILES that are already RDKit-canonical, exactly the
+    # strings fcd_torch's own canonicalisation would produce, so parsing them again is wasted work.
+    loader = DataLoader(SmilesDataset(list(canonical_smiles), canonize=False), batch_size=batch_size,
+                        num_workers=n_jobs if n_jobs > 1 else 0)
+    parts = []
+    with torch.no_grad():
+        for batch in loader:
+            parts.append(model(batch.transpose(1, 2).float().to(device)).cpu().numpy().copy())
+    return np.concatenate(parts)
 
 
 def chemnet_statistics(canonical_smiles: Sequence[str], device: str = "cpu", n_jobs: int = 1,

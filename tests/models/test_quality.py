@@ -1,5 +1,6 @@
 """Quality on tiny problems, trained by the real engine: the numbers a model family must reach."""
 
+import pytest
 import torch
 
 from condgen.data import load_dataset
@@ -27,6 +28,7 @@ def train_toy_wgan_gp(steps: int = 800, seed: int = 0) -> dict:
     return mode_coverage(samples, torch.from_numpy(centers), std)
 
 
+@pytest.mark.slow  # ~30-45 s on 2 busy CPU cores
 def test_wgan_gp_covers_the_eight_gaussians():
     result = train_toy_wgan_gp()
     assert result["modes_covered"] >= 7, result

@@ -81,7 +81,9 @@ def reconstruction_grid(model_dir: str, out: Path, n: int = 16, data: str | None
     index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
     x, attributes = dataset.batch(index)
     with torch.no_grad():
-        z = model.encode(x.to(model.device))
+        # a conditional encoder also sees the true attributes
+        z = model.encode(x.to(model.device), attributes.to(model.device)) if model.is_conditional else \
+            model.encode(x.to(model.device))
         recon = model.decode(z, attributes.to(model.device)).cpu()
     error = float((recon - x).abs().mean())
     return save_grid(torch.cat([x, recon]), out, nrow=n), error

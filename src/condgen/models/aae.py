@@ -22,10 +22,11 @@ import torch
 from condgen.artifact import register
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError
-from condgen.models.base import Batch, GenerativeModel, OptimizerGroup
+from condgen.models.autoencoder import DeterministicAutoencoder
+from condgen.models.base import Batch, OptimizerGroup
 from condgen.models.gan_losses import discriminator_loss, generator_loss
 from condgen.nn.mlp import MLP
-from condgen.nn.networks import build_decoder, build_encoder, check_architecture, default_output_activation
+from condgen.nn.networks import check_architecture
 
 
 @dataclass
@@ -58,30 +59,17 @@ class AAEConfig:
 
 
 @register("aae")
-class AAE(GenerativeModel):
+class AAE(DeterministicAutoencoder):
     """Adversarial autoencoder. Shapes: ``x [B, *data_shape]``, ``z [B, latent_dim]``."""
 
     config_class = AAEConfig
-    has_encoder = True
 
     def __init__(self, config: AAEConfig, schema: AttributeSchema | None = None):
         super().__init__(config, schema)
         c = config
-        self.encoder = build_encoder(c.arch, c.data_shape, c.latent_dim, base_channels=c.base_channels,
-                                     hidden=c.hidden, depth=c.depth)
-        self.decoder = build_decoder(c.arch, c.latent_dim, c.data_shape, base_channels=c.base_channels,
-                                     hidden=c.hidden, depth=c.depth,
-                                     output_activation=default_output_activation(c.data_shape))
         self.latent_discriminator = MLP(c.latent_dim, 1, c.discriminator_hidden, c.discriminator_depth,
                                         activation="leaky_relu")
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Code ``[B, latent_dim]`` of ``x [B, *data_shape]``."""
-        return self.encoder(x)
-
-    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
-        """Examples ``[B, *data_shape]`` for codes ``z [B, latent_dim]`` (``attributes`` unused)."""
-        return self.decoder(z)
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))

@@ -10,47 +10,26 @@ Unlike the plugin, a CVAE must be trained with the attributes from the start.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from condgen.artifact import register
 from condgen.data.schema import AttributeSchema
-from condgen.errors import ConfigError
 from condgen.models.base import Batch, GenerativeModel, OptimizerGroup
-from condgen.models.vae import LIKELIHOODS, gaussian_kl, kl_weight, reconstruction_nll
+from condgen.models.vae import VAEConfig, gaussian_kl, kl_weight, reconstruction_nll
 from condgen.nn.conditioning import condition_input, require_attributes
 from condgen.nn.mlp import MLP
-from condgen.nn.networks import build_decoder, build_encoder, check_architecture, default_output_activation
+from condgen.nn.networks import build_decoder, build_encoder, default_output_activation
 
 
 @dataclass
-class CVAEConfig:
-    """Hyper-parameters of :class:`CVAE`, as :class:`~condgen.models.vae.VAEConfig`; ``hidden`` is also
-    the width of the image features that are joined with the condition in the encoder."""
+class CVAEConfig(VAEConfig):
+    """Hyper-parameters of :class:`CVAE`, the same as :class:`~condgen.models.vae.VAEConfig`; ``hidden`` is
+    also the width of the image features that are joined with the condition in the encoder."""
 
-    latent_dim: int = 64
-    data_shape: tuple[int, ...] = (3, 32, 32)
-    arch: str = "dcgan"
-    base_channels: int = 32
-    hidden: int = 256
-    depth: int = 2
-    beta: float = 1.0
-    kl_warmup: float = 0.2
-    likelihood: str = "gaussian"
-    decoder_std: float = 0.2
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.999)
-    grad_clip: float | None = None
-
-    def __post_init__(self):
-        check_architecture(self.arch, self.data_shape, "cvae")
-        if self.likelihood not in LIKELIHOODS:
-            raise ConfigError(f"cvae: unknown likelihood {self.likelihood!r}; valid: {', '.join(LIKELIHOODS)}")
-        if self.likelihood == "bernoulli" and len(self.data_shape) != 3:
-            raise ConfigError("cvae: likelihood 'bernoulli' is for images in [-1, 1]; use 'gaussian' for vectors")
-        if self.latent_dim < 1 or self.beta < 0 or not 0 <= self.kl_warmup <= 1 or self.decoder_std <= 0:
-            raise ConfigError("cvae: need latent_dim >= 1, beta >= 0, 0 <= kl_warmup <= 1 and decoder_std > 0")
+    model_name: ClassVar[str] = "cvae"
 
 
 @register("cvae")

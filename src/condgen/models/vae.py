@@ -14,6 +14,7 @@ This VAE is condgen's main backbone: ``encode(x)`` returns the posterior mean.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -49,16 +50,18 @@ class VAEConfig:
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     grad_clip: float | None = None
+    model_name: ClassVar[str] = "vae"  # named in error messages
 
     def __post_init__(self):
-        check_architecture(self.arch, self.data_shape, "vae")
+        name = self.model_name
+        check_architecture(self.arch, self.data_shape, name)
         if self.likelihood not in LIKELIHOODS:
-            raise ConfigError(f"vae: unknown likelihood {self.likelihood!r}; valid: {', '.join(LIKELIHOODS)}")
+            raise ConfigError(f"{name}: unknown likelihood {self.likelihood!r}; valid: {', '.join(LIKELIHOODS)}")
         if self.likelihood == "bernoulli" and len(self.data_shape) != 3:
-            raise ConfigError("vae: likelihood 'bernoulli' is for images in [-1, 1]; use 'gaussian' for vectors")
+            raise ConfigError(f"{name}: likelihood 'bernoulli' is for images in [-1, 1]; use 'gaussian' for vectors")
         if self.latent_dim < 1 or self.beta < 0 or not 0 <= self.kl_warmup <= 1 or self.decoder_std <= 0:
             raise ConfigError(
-                "vae: need latent_dim >= 1, beta >= 0, 0 <= kl_warmup <= 1 and decoder_std > 0 (got "
+                f"{name}: need latent_dim >= 1, beta >= 0, 0 <= kl_warmup <= 1 and decoder_std > 0 (got "
                 f"{self.latent_dim}, {self.beta}, {self.kl_warmup}, {self.decoder_std})"
             )
 

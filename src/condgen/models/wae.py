@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import torch
 
 from condgen.artifact import register
-from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError
-from condgen.models.base import Batch, GenerativeModel, OptimizerGroup
-from condgen.nn.networks import build_decoder, build_encoder, check_architecture, default_output_activation
+from condgen.models.autoencoder import DeterministicAutoencoder
+from condgen.models.base import Batch, OptimizerGroup
+from condgen.nn.networks import check_architecture
 
 IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
@@ -66,28 +66,10 @@ def imq_mmd(codes: torch.Tensor, prior: torch.Tensor, scales: tuple[float, ...] 
 
 
 @register("wae")
-class WAE(GenerativeModel):
+class WAE(DeterministicAutoencoder):
     """WAE-MMD. Shapes: ``x [B, *data_shape]``, ``z [B, latent_dim]``; ``encode`` is deterministic."""
 
     config_class = WAEConfig
-    has_encoder = True
-
-    def __init__(self, config: WAEConfig, schema: AttributeSchema | None = None):
-        super().__init__(config, schema)
-        c = config
-        self.encoder = build_encoder(c.arch, c.data_shape, c.latent_dim, base_channels=c.base_channels,
-                                     hidden=c.hidden, depth=c.depth)
-        self.decoder = build_decoder(c.arch, c.latent_dim, c.data_shape, base_channels=c.base_channels,
-                                     hidden=c.hidden, depth=c.depth,
-                                     output_activation=default_output_activation(c.data_shape))
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Code ``[B, latent_dim]`` of ``x [B, *data_shape]``."""
-        return self.encoder(x)
-
-    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
-        """Examples ``[B, *data_shape]`` for codes ``z [B, latent_dim]`` (``attributes`` unused)."""
-        return self.decoder(z)
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))

@@ -18,8 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from condgen.artifact import atomic_write_bytes
+from condgen.data.dataset import LabeledDataset
+from condgen.errors import ConfigError
 
 CACHE_ENV = "CONDGEN_CACHE"
 
@@ -68,3 +71,24 @@ def load_or_build(
         warnings.warn(f"could not write the data cache {path}: {error}; set ${CACHE_ENV} to a writable folder",
                       stacklevel=2)
     return arrays
+
+
+def load_procedural_images(name: str, schema, generate, version: int, n: int, size: int, seed: int,
+                           options: dict) -> LabeledDataset:
+    """A procedural image set: ``generate(n, size, seed) -> {"images", "attributes"}``, cached on disk.
+
+    ``options`` may only hold ``cache`` (False skips the on-disk cache); the spec records how to rebuild it.
+    """
+    from condgen.data.render import check_count, check_size
+
+    options = dict(options)
+    use_cache = bool(options.pop("cache", True))
+    if options:
+        raise ConfigError(f"{name}: unknown option(s) {', '.join(sorted(options))}; {name} takes n, size, seed")
+    n, size, seed = check_count(n, name), check_size(size, name), int(seed)
+    key = {"n": n, "size": size, "seed": seed, "version": version}
+    arrays = load_or_build(name, key, lambda: generate(n, size, seed), use_cache)
+    attributes = torch.from_numpy(arrays["attributes"])
+    return LabeledDataset(data=torch.from_numpy(arrays["images"]), attributes=attributes,
+                          schema=schema.with_statistics(attributes),
+                          spec={"name": name, "n": n, "size": size, "seed": seed})

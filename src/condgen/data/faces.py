@@ -18,22 +18,18 @@ disappear into its surroundings.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from condgen.data.cache import load_or_build
+from condgen.data.cache import load_procedural_images
 from condgen.data.dataset import LabeledDataset
 from condgen.data.render import (
     Canvas,
     box_distance,
-    check_count,
-    check_size,
     ellipse_distance,
     hsv_colors,
     luminance,
     per_image,
 )
 from condgen.data.schema import Attribute, AttributeSchema
-from condgen.errors import ConfigError
 
 #: Bump whenever sampling or drawing changes, so cached copies are regenerated.
 GENERATOR_VERSION = 2
@@ -314,18 +310,5 @@ def load_faces(n: int | None = None, size: int = 32, seed: int = 0, **options) -
         seed: generation seed; the same arguments always give the same bytes.
         options: ``cache=False`` skips the on-disk cache under ``$CONDGEN_CACHE``.
     """
-    use_cache = bool(options.pop("cache", True))
-    if options:
-        raise ConfigError(f"faces: unknown option(s) {', '.join(sorted(options))}; faces takes only n, size, seed")
-    n = check_count(DEFAULT_N if n is None else n, "faces")
-    size = check_size(size, "faces")
-    seed = int(seed)
-    key = {"n": n, "size": size, "seed": seed, "version": GENERATOR_VERSION}
-    arrays = load_or_build("faces", key, lambda: generate_faces(n, size, seed), use_cache)
-    attributes = torch.from_numpy(arrays["attributes"])
-    return LabeledDataset(
-        data=torch.from_numpy(arrays["images"]),
-        attributes=attributes,
-        schema=FACE_SCHEMA.with_statistics(attributes),
-        spec={"name": "faces", "n": n, "size": size, "seed": seed},
-    )
+    return load_procedural_images("faces", FACE_SCHEMA, generate_faces, GENERATOR_VERSION,
+                                  DEFAULT_N if n is None else n, size, seed, options)

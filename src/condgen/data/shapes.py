@@ -19,21 +19,17 @@ small pixel noise.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from condgen.data.cache import load_or_build
+from condgen.data.cache import load_procedural_images
 from condgen.data.dataset import LabeledDataset
 from condgen.data.render import (
     Canvas,
     box_distance,
-    check_count,
-    check_size,
     ellipse_distance,
     per_image,
     rotate,
 )
 from condgen.data.schema import Attribute, AttributeSchema
-from condgen.errors import ConfigError
 
 GENERATOR_VERSION = 1
 DEFAULT_N = 20000
@@ -127,18 +123,5 @@ def load_shapes(n: int | None = None, size: int = 32, seed: int = 0, **options) 
         seed: generation seed; the same arguments always give the same bytes.
         options: ``cache=False`` skips the on-disk cache under ``$CONDGEN_CACHE``.
     """
-    use_cache = bool(options.pop("cache", True))
-    if options:
-        raise ConfigError(f"shapes: unknown option(s) {', '.join(sorted(options))}; shapes takes n, size, seed")
-    n = check_count(DEFAULT_N if n is None else n, "shapes")
-    size = check_size(size, "shapes")
-    seed = int(seed)
-    key = {"n": n, "size": size, "seed": seed, "version": GENERATOR_VERSION}
-    arrays = load_or_build("shapes", key, lambda: generate_shapes(n, size, seed), use_cache)
-    attributes = torch.from_numpy(arrays["attributes"])
-    return LabeledDataset(
-        data=torch.from_numpy(arrays["images"]),
-        attributes=attributes,
-        schema=SHAPES_SCHEMA.with_statistics(attributes),
-        spec={"name": "shapes", "n": n, "size": size, "seed": seed},
-    )
+    return load_procedural_images("shapes", SHAPES_SCHEMA, generate_shapes, GENERATOR_VERSION,
+                                  DEFAULT_N if n is None else n, size, seed, options)

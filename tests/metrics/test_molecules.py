@@ -14,7 +14,11 @@ pytest.importorskip("fcd_torch")
 
 from condgen.errors import ConfigError, DataError  # noqa: E402
 from condgen.metrics.molecules import MOSES_METRIC_KEYS, compute_properties, moses_metrics  # noqa: E402
-from condgen.metrics.molecules.fingerprints import average_max_tanimoto, internal_diversity  # noqa: E402
+from condgen.metrics.molecules.fingerprints import (  # noqa: E402
+    average_max_tanimoto,
+    internal_diversities,
+    internal_diversity,
+)
 from condgen.metrics.molecules.moses_metrics import cosine_similarity_of_counts  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parent / "moses_reference"
@@ -79,6 +83,8 @@ def test_tanimoto_aggregates_equal_brute_force():
     pairs = tanimoto(generated, generated)
     assert internal_diversity(generated, p=1) == pytest.approx(1 - pairs.mean(1).mean())
     assert internal_diversity(generated, p=2) == pytest.approx(1 - np.sqrt((pairs**2).mean(1)).mean())
+    assert internal_diversities(generated, (1, 2)) == (internal_diversity(generated, 1),
+                                                        internal_diversity(generated, 2))
 
 
 def test_morgan_bits_equal_rdkit_legacy_fingerprint():

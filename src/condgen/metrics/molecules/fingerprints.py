@@ -65,6 +65,17 @@ def average_max_tanimoto(reference: np.ndarray, generated: np.ndarray, device: s
     return float(best.cpu().numpy().astype(np.float64).mean())
 
 
+def internal_diversities(fingerprints: np.ndarray, powers: tuple[int, ...] = (1, 2), device: str = "cpu"
+                         ) -> tuple[float, ...]:
+    """MOSES IntDiv for each p in ``powers`` from one pass over all pairs (see :func:`internal_diversity`)."""
+    totals = torch.zeros((len(powers), len(fingerprints)), dtype=torch.float64, device=device)
+    for rows, similarity in _tanimoto_blocks(fingerprints, fingerprints, device):
+        for k, p in enumerate(powers):
+            totals[k, rows] += (similarity if p == 1 else similarity.pow(p)).sum(1, dtype=torch.float64)
+    per_molecule = (totals / len(fingerprints)).cpu().numpy()
+    return tuple(float(1.0 - (per_molecule[k] ** (1.0 / p)).mean()) for k, p in enumerate(powers))
+
+
 def internal_diversity(fingerprints: np.ndarray, p: int = 1, device: str = "cpu") -> float:
     """``1 - mean_x (mean_y T(x, y)^p)^(1/p)`` over all ordered pairs, self-pairs included (MOSES IntDiv).
 
@@ -72,12 +83,4 @@ def internal_diversity(fingerprints: np.ndarray, p: int = 1, device: str = "cpu"
         fingerprints: ``uint8 [N, D]`` 0/1 bits (duplicates count as often as they occur).
         p: 1 for IntDiv, 2 for IntDiv2.
     """
-    totals = torch.zeros(len(fingerprints), dtype=torch.float64, device=device)
-    for rows, similarity in _tanimoto_blocks(fingerprints, fingerprints, device):
-        if p != 1:
-            similarity = similarity.pow_(p)
-        totals[rows] += similarity.sum(1, dtype=torch.float64)
-    per_molecule = (totals / len(fingerprints)).cpu().numpy()
-    if p != 1:
-        per_molecule = per_molecule ** (1.0 / p)
-    return float(1.0 - per_molecule.mean())
+    return internal_diversities(fingerprints, (p,), device)[0]

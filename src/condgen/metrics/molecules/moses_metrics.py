@@ -28,7 +28,7 @@ import numpy as np
 from condgen.errors import ConfigError
 from condgen.metrics.molecules.fcd import chemnet_statistics, frechet_chemnet_distance
 from condgen.metrics.molecules.features import MORGAN_BITS, describe_generated, warm_up_workers
-from condgen.metrics.molecules.fingerprints import average_max_tanimoto, internal_diversity, unpack_fingerprints
+from condgen.metrics.molecules.fingerprints import average_max_tanimoto, internal_diversities, unpack_fingerprints
 from condgen.metrics.molecules.parallel import Workers, resolve_n_jobs
 from condgen.metrics.molecules.reference import (
     PROPERTY_KEYS,
@@ -127,8 +127,7 @@ def moses_metrics(
 
     metrics.update(_against("Test", test_stats, gen_fcd, fingerprints, fragments, scaffolds, device))
     metrics.update(_against("TestSF", scaffold_stats, gen_fcd, fingerprints, fragments, scaffolds, device))
-    metrics["IntDiv"] = internal_diversity(fingerprints, p=1, device=device)
-    metrics["IntDiv2"] = internal_diversity(fingerprints, p=2, device=device)
+    metrics["IntDiv"], metrics["IntDiv2"] = internal_diversities(fingerprints, (1, 2), device=device)
     metrics["Filters"] = float(np.mean([r.passes_filters for r in records]))
     from scipy.stats import wasserstein_distance
 

@@ -20,14 +20,14 @@ demo: setup
 	$(BIN)/condgen demo --out outputs/demo
 
 test: setup
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/python -m pytest -x
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 
 format: setup
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks tools
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache

@@ -19,7 +19,7 @@ from condgen.apps.report import print_report, run_report
 from condgen.artifact import atomic_write_json, load, shipped_models_dir
 from condgen.cli.common import console
 from condgen.data import load_from_spec
-from condgen.viz import save_labeled_rows
+from condgen.viz import save_grid, save_labeled_rows
 
 ATTRIBUTES = ["smiling", "eyeglasses", "male"]
 #: The demo's acceptance thresholds (issue: demo scale).
@@ -93,7 +93,12 @@ def run_demo(out: Path, steps: int = 2000) -> dict:
     _, test, _ = held_out_data(backbone.data_spec, n=8)
     figure = manipulation_figure(plugin, test.examples(), out / "attribute_manipulation.png")
     grid = conditional_figure(plugin, out / "conditional_generation.png")
-    console.print(f"pictures: {figure}, {grid}")
+    samples = save_grid(backbone.sample(64, generator=torch.Generator().manual_seed(0)), out / "backbone_samples.png")
+    originals = test.examples()
+    with torch.no_grad():
+        recon = save_grid(torch.cat([originals, backbone.decode(backbone.encode(originals)).cpu()]),
+                          out / "backbone_reconstructions.png", nrow=originals.shape[0])
+    console.print(f"pictures: {figure}, {grid}, {samples}, {recon}")
 
     report = run_report(plugin, fit_seconds, oracle=demo_oracle(backbone, out), baselines=("directions",))
     report["demo_targets"] = check_targets(report)

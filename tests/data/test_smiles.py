@@ -109,6 +109,19 @@ def test_read_csv_and_gz(tmp_path):
         read_smiles_file(tmp_path / "mols.json")
 
 
+def test_missing_molsets_says_how_to_install(monkeypatch):
+    from importlib import metadata
+
+    from condgen.data import moses
+
+    def not_installed(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(moses.metadata, "distribution", not_installed)
+    with pytest.raises(DataError, match=r"pip install --no-deps molsets==0\.3\.1"):
+        moses.moses_data_dir()
+
+
 def test_moses_splits_without_importing_moses():
     from condgen.data.moses import moses_split
 

@@ -78,22 +78,20 @@ def murcko_scaffold(mol, min_rings: int = SCAFFOLD_MIN_RINGS) -> str | None:
 
 
 def _record(mol, canonical: str, with_filters: bool) -> MoleculeRecord:
-    from rdkit.Chem import Descriptors
+    from rdkit.Chem import QED, Crippen, Descriptors
 
     from condgen.metrics.molecules.filters import passes_moses_filters
-    from condgen.metrics.molecules.qed import qed_and_logp
     from condgen.metrics.molecules.sascorer import sa_score
 
-    qed, logp = qed_and_logp(mol)
     return MoleculeRecord(
         canonical=canonical,
         fingerprint=np.packbits(morgan_bits(mol)).tobytes(),
         fragments=brics_fragments(mol),
         scaffold=murcko_scaffold(mol),
         passes_filters=passes_moses_filters(mol) if with_filters else None,
-        logP=logp,
+        logP=float(Crippen.MolLogP(mol)),
         SA=sa_score(mol),
-        QED=qed,
+        QED=float(QED.qed(mol)),
         weight=float(Descriptors.MolWt(mol)),
     )
 
@@ -135,10 +133,8 @@ def describe_reference(smiles_chunk: list[str]) -> list[MoleculeRecord]:
 def warm_up_workers() -> None:
     """Load what every worker needs before the pool forks, so workers inherit it instead of reloading."""
     from condgen.metrics.molecules.filters import screened_filter_patterns
-    from condgen.metrics.molecules.qed import _alert_fingerprints
     from condgen.metrics.molecules.sascorer import load_sascorer
 
     load_sascorer()
     screened_filter_patterns()
-    _alert_fingerprints()
     _morgan_generator()

@@ -64,19 +64,12 @@ def check_property_names(names: Sequence[str]) -> tuple[str, ...]:
 def _properties_of_chunk(smiles_chunk: list[str], names: tuple[str, ...]) -> list[tuple[float, ...]]:
     from rdkit import rdBase
 
-    from condgen.metrics.molecules.qed import qed_and_logp
-
     functions = property_functions()
-    shared = {"QED", "logP"} & set(names)  # computed together, a third faster than apart
     rows = []
     with rdBase.BlockLogs():
         for smiles in smiles_chunk:
             mol = parse_smiles(smiles)
-            if mol is None:
-                rows.append((float("nan"),) * len(names))
-                continue
-            values = dict(zip(("QED", "logP"), qed_and_logp(mol), strict=True)) if shared else {}
-            rows.append(tuple(values[n] if n in values else float(functions[n](mol)) for n in names))
+            rows.append(tuple(float("nan") if mol is None else float(functions[n](mol)) for n in names))
     return rows
 
 

@@ -72,7 +72,7 @@ def save_labeled_rows(
     draw = ImageDraw.Draw(canvas)
     cell = grid.width / len(column_titles)
     for i, title in enumerate(column_titles):
-        draw.text((margin + i * cell + 3, 2), title[:14], fill="black")
+        draw.text((margin + i * cell + 3, 2), title[: max(4, int(cell // 6) - 1)], fill="black")  # ~6 px a glyph
     if row_titles:
         row_height = grid.height / len(row_titles)
         for i, title in enumerate(row_titles):

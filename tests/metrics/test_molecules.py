@@ -120,7 +120,7 @@ def test_filter_screen_never_changes_a_verdict():
     """Pattern-fingerprint screening must give exactly the verdicts of matching all 502 patterns."""
     from rdkit import Chem, RDConfig
 
-    from condgen.metrics.molecules.filters import matches_any_pattern
+    from condgen.metrics.molecules.filters import ALLOWED_ELEMENTS, _atom_queries, matches_any_pattern
 
     lines = (Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi").read_text().splitlines()[:200]
     mols = [Chem.MolFromSmiles(line.split()[0]) for line in lines]
@@ -128,6 +128,23 @@ def test_filter_screen_never_changes_a_verdict():
     unscreened = [matches_any_pattern(m, screen=False) for m in with_hydrogens]
     assert sum(unscreened) > 20  # NCI compounds are unfiltered: many match a PAINS or MCF pattern
     assert [matches_any_pattern(m) for m in with_hydrogens] == unscreened
+    # the single-atom queries that replace MOSES's loops over atoms give the same answers
+    charged, foreign = _atom_queries()
+    for mol in [m for m in mols if m is not None] + [Chem.MolFromSmiles("[NH4+].[Cl-]"), Chem.MolFromSmiles("*C")]:
+        assert mol.HasSubstructMatch(charged) == any(a.GetFormalCharge() != 0 for a in mol.GetAtoms())
+        assert mol.HasSubstructMatch(foreign) == any(a.GetSymbol() not in ALLOWED_ELEMENTS for a in mol.GetAtoms())
+
+
+def test_shared_qed_and_logp_equal_rdkit_exactly():
+    from rdkit import Chem, RDConfig
+    from rdkit.Chem import QED, Crippen
+
+    from condgen.metrics.molecules.qed import qed_and_logp
+
+    lines = (Path(RDConfig.RDDataDir) / "NCI" / "first_5K.smi").read_text().splitlines()[:150]
+    smiles = [line.split()[0] for line in lines] + ["[2H]C([2H])O", "C[H]"]  # explicit hydrogens kept
+    for mol in filter(None, map(Chem.MolFromSmiles, smiles)):
+        assert qed_and_logp(mol) == (QED.qed(mol), Crippen.MolLogP(mol))
 
 
 def test_cosine_of_counts():

@@ -78,20 +78,22 @@ def murcko_scaffold(mol, min_rings: int = SCAFFOLD_MIN_RINGS) -> str | None:
 
 
 def _record(mol, canonical: str, with_filters: bool) -> MoleculeRecord:
-    from rdkit.Chem import QED, Crippen, Descriptors
+    from rdkit.Chem import Descriptors
 
     from condgen.metrics.molecules.filters import passes_moses_filters
+    from condgen.metrics.molecules.qed import qed_and_logp
     from condgen.metrics.molecules.sascorer import sa_score
 
+    qed, logp = qed_and_logp(mol)
     return MoleculeRecord(
         canonical=canonical,
         fingerprint=np.packbits(morgan_bits(mol)).tobytes(),
         fragments=brics_fragments(mol),
         scaffold=murcko_scaffold(mol),
         passes_filters=passes_moses_filters(mol) if with_filters else None,
-        logP=float(Crippen.MolLogP(mol)),
+        logP=logp,
         SA=sa_score(mol),
-        QED=float(QED.qed(mol)),
+        QED=qed,
         weight=float(Descriptors.MolWt(mol)),
     )
 
@@ -132,9 +134,12 @@ def describe_reference(smiles_chunk: list[str]) -> list[MoleculeRecord]:
 
 def warm_up_workers() -> None:
     """Load what every worker needs before the pool forks, so workers inherit it instead of reloading."""
-    from condgen.metrics.molecules.filters import screened_filter_patterns
+    from condgen.metrics.molecules.filters import _atom_queries, screened_filter_patterns
+    from condgen.metrics.molecules.qed import alert_fingerprints
     from condgen.metrics.molecules.sascorer import load_sascorer
 
     load_sascorer()
     screened_filter_patterns()
+    _atom_queries()
+    alert_fingerprints()
     _morgan_generator()

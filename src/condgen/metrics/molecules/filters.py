@@ -50,6 +50,16 @@ def filter_patterns() -> tuple:
     return patterns
 
 
+@lru_cache(maxsize=1)
+def _atom_queries() -> tuple:
+    """Single-atom queries: any charged atom; any atom outside :data:`ALLOWED_ELEMENTS`."""
+    from rdkit import Chem
+
+    table = Chem.GetPeriodicTable()
+    allowed = ";".join(f"!#{table.GetAtomicNumber(symbol)}" for symbol in sorted(ALLOWED_ELEMENTS))
+    return Chem.MolFromSmarts("[!+0]"), Chem.MolFromSmarts(f"[{allowed}]")
+
+
 def matches_any_pattern(mol_with_hydrogens, screen: bool = True) -> bool:
     """True if any MCF/PAINS pattern matches; ``screen=False`` matches every pattern without screening."""
     if not screen:
@@ -73,9 +83,8 @@ def passes_moses_filters(mol, screen: bool = True) -> bool:
     ring_info = mol.GetRingInfo()
     if ring_info.NumRings() != 0 and any(len(ring) > LARGEST_RING_ALLOWED for ring in ring_info.AtomRings()):
         return False
-    if any(atom.GetFormalCharge() != 0 for atom in mol.GetAtoms()):
-        return False
-    if any(atom.GetSymbol() not in ALLOWED_ELEMENTS for atom in mol.GetAtoms()):
+    charged, foreign = _atom_queries()  # one C++ call each instead of a Python loop over atoms
+    if mol.HasSubstructMatch(charged) or mol.HasSubstructMatch(foreign):
         return False
     if matches_any_pattern(Chem.AddHs(mol), screen):  # AddHs: PAINS patterns name hydrogens ([#1])
         return False

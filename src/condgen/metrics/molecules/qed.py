@@ -1,0 +1,50 @@
+"""QED and Crippen logP of one molecule together, with QED's structural alerts screened.
+
+``rdkit.Chem.QED.qed`` computes eight properties; two of them are most of its cost: Crippen logP
+(which MOSES also computes on its own, so twice per molecule) and 116 structural-alert
+substructure matches. :func:`qed_and_logp` computes the eight properties exactly as
+``QED.properties`` does, except that the alerts are screened by pattern fingerprint
+(:mod:`~condgen.metrics.molecules.screening`, which never changes a match) and logP is computed
+once, then hands them to ``QED.qed``. The tests check both numbers equal RDKit's bit for bit.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from condgen.metrics.molecules.screening import pattern_fingerprints, possible_matches
+
+
+@lru_cache(maxsize=1)
+def alert_fingerprints() -> np.ndarray:
+    """Packed pattern fingerprints of RDKit's QED structural alerts, once per process."""
+    from rdkit.Chem import QED
+
+    return pattern_fingerprints(QED.StructuralAlerts)
+
+
+def qed_and_logp(mol) -> tuple[float, float]:
+    """``(QED.qed(mol), Crippen.MolLogP(mol))`` of an RDKit molecule, computed with shared work."""
+    from rdkit import Chem
+    from rdkit.Chem import QED, Crippen, MolSurf
+    from rdkit.Chem import rdMolDescriptors as rdmd
+
+    scored = Chem.RemoveHs(mol)  # the molecule QED.properties scores
+    alogp = Crippen.MolLogP(scored)
+    alerts = QED.StructuralAlerts
+    properties = QED.QEDproperties(
+        MW=rdmd._CalcMolWt(scored),
+        ALOGP=alogp,
+        HBA=sum(len(scored.GetSubstructMatches(pattern)) for pattern in QED.Acceptors
+                if scored.HasSubstructMatch(pattern)),
+        HBD=rdmd.CalcNumHBD(scored),
+        PSA=MolSurf.TPSA(scored),
+        ROTB=rdmd.CalcNumRotatableBonds(scored, rdmd.NumRotatableBondsOptions.Strict),
+        AROM=len(Chem.GetSSSR(Chem.DeleteSubstructs(Chem.Mol(scored), QED.AliphaticRings))),
+        ALERTS=sum(1 for i in possible_matches(scored, alert_fingerprints()) if scored.HasSubstructMatch(alerts[i])),
+    )
+    # logP of the molecule as given: the same number unless RemoveHs dropped explicit hydrogens
+    logp = alogp if scored.GetNumAtoms() == mol.GetNumAtoms() else Crippen.MolLogP(mol)
+    return float(QED.qed(mol, qedProperties=properties)), float(logp)

@@ -118,14 +118,18 @@ class TrainableModule(nn.Module):
             raise ArtifactError(f"{directory}: config.json does not describe a {cls.kind} ({error})") from None
         model = cls(config, schema)
         model.data_spec = dict(body.get("data", {}))
+        model.load_weights(directory)
+        model.eval()
+        return model
+
+    def load_weights(self, directory: str | Path) -> None:
+        """Load ``directory/model.safetensors`` strictly; a mismatch with the config is an ArtifactError."""
         state = load_tensors(Path(directory) / WEIGHTS_FILE)
         try:
-            model.load_state_dict(state, strict=True)
+            self.load_state_dict(state, strict=True)
         except RuntimeError as error:
             first = str(error).splitlines()[0]
             raise ArtifactError(f"{directory}: weights do not match the config ({first})") from None
-        model.eval()
-        return model
 
 
 class GenerativeModel(TrainableModule):

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from condgen.artifact import WEIGHTS_FILE, atomic_save_tensors, load_tensors, read_config, register, write_config
+from condgen.artifact import WEIGHTS_FILE, atomic_save_tensors, read_config, register, write_config
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ArtifactError, ConfigError, DataError
 from condgen.models.base import Batch, OptimizerGroup, TrainableModule
@@ -321,12 +321,7 @@ class Plugin(TrainableModule):
                                 "load it with condgen.plugin.Plugin.load(directory, backbone=...)")
         plugin = cls(config, schema, latent_dim, None, prior.get("category_rates"), prior.get("quantiles"))
         plugin.data_spec = dict(body.get("data", {}))
-        state = load_tensors(Path(directory) / WEIGHTS_FILE)
-        try:
-            plugin.load_state_dict(state, strict=True)
-        except RuntimeError as error:
-            first_line = str(error).splitlines()[0]
-            raise ArtifactError(f"{directory}: weights do not match the config ({first_line})") from None
+        plugin.load_weights(directory)
         plugin.attach_backbone(backbone)
         plugin.eval()
         return plugin

@@ -33,12 +33,17 @@ class PluginMethod:
     def __init__(self, plugin, inversion_steps: int = 300):
         self.plugin = plugin
         self.inversion_steps = inversion_steps
+        self._prepared: tuple[torch.Tensor, torch.Tensor] | None = None  # (examples, their latents)
 
     def generate(self, conditions: Mapping[str, float], n: int, generator: torch.Generator) -> torch.Tensor:
         return self.plugin.sample(n, conditions, generator=generator).cpu()
 
     def prepare(self, x: torch.Tensor, labels: torch.Tensor) -> State:
-        return self.plugin.encode(x, self.inversion_steps).cpu()
+        # The directions baseline edits the same held-out images on the same backbone; keeping the last
+        # latents spares it a second encoding — for a GAN, a second latent optimisation.
+        if self._prepared is None or not torch.equal(self._prepared[0], x):
+            self._prepared = (x.clone(), self.plugin.encode(x, self.inversion_steps).cpu())
+        return self._prepared[1]
 
     def edit(self, state: State, changes: Mapping[str, float]) -> torch.Tensor:
         return self.plugin.decode(self.plugin.edit_latent(state, changes)).cpu()

@@ -38,13 +38,18 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
     """Fit a plugin on a saved backbone and save it to ``out``; returns ``(plugin, seconds)``.
 
     A backbone with an encoder is fitted on its data's latents and labels; a GAN needs
-    ``classifier_dir`` (an attribute classifier that labels its decoded samples).
+    ``classifier_dir`` (an attribute classifier that labels its decoded samples). A SMILES backbone
+    is fitted on ``n_latents`` molecules of its data with RDKit properties as attributes.
     """
+    from condgen.apps.molecules import is_smiles_model, molecule_plugin_data
     from condgen.plugin import PluginConfig, fit_plugin
     from condgen.train import TrainConfig
 
     backbone = load(backbone_dir)
-    dataset = backbone_data(backbone, data)
+    if is_smiles_model(backbone):  # molecules: n_latents random molecules, properties computed by RDKit
+        dataset = molecule_plugin_data(backbone, data, attributes, n=n_latents, seed=seed)
+    else:
+        dataset = backbone_data(backbone, data)
     labeller = None
     if not getattr(backbone, "has_encoder", False):
         if not classifier_dir:

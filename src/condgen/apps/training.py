@@ -63,6 +63,9 @@ def _condition_tensor(model, conditions: dict[str, str], n: int) -> torch.Tensor
 
 def sample_grid(model_dir: str, n: int, out: Path, seed: int = 0, conditions: dict[str, str] | None = None) -> Path:
     model = load(model_dir)
+    if getattr(model, "is_sequence_model", False):
+        raise ConfigError(f"{model_dir} is a SMILES model; sample it with "
+                          f"`condgen mol sample {model_dir} --out gen.smi`")
     generator = torch.Generator().manual_seed(seed)
     images = model.sample(n, generator=generator, attributes=_condition_tensor(model, conditions or {}, n))
     if images.ndim != 4:
@@ -74,6 +77,8 @@ def reconstruction_grid(model_dir: str, out: Path, n: int = 16, data: str | None
                         seed: int = 0) -> tuple[Path, float]:
     """Save originals above reconstructions; return the path and the mean absolute error."""
     model = load(model_dir)
+    if getattr(model, "is_sequence_model", False):
+        raise ConfigError(f"{model_dir} is a SMILES model; reconstruction grids are for images")
     if not model.has_encoder:
         raise ConfigError(f"{model_dir} is a {model.kind}, which has no encoder; reconstruction needs "
                           "vae, beta-vae, wae, aae or cvae")

@@ -11,6 +11,7 @@ import sys
 import typer
 
 from condgen.cli import models as _models
+from condgen.cli import molecules as _molecules
 from condgen.cli import plugin as _plugin
 from condgen.cli.common import console
 from condgen.errors import CondgenError
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 _models.register(app)
 _plugin.register(app)
+_molecules.register(app)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from condgen.cli.common import console, out, parse_assignments, parse_options
+from condgen.errors import CondgenError
 
 DATA_HELP = "built-in data set name (see `condgen datasets`) or a path to your own data"
 
@@ -22,14 +23,18 @@ def datasets() -> None:
     table.add_column("what")
     table.add_column("attributes")
     for name, description in describe_builtin():
-        schema = load_dataset(name, n=64).schema
-        table.add_row(name, description, schema.describe())
+        try:
+            attributes = load_dataset(name, n=64).schema.describe()
+        except CondgenError as error:  # e.g. moses without the molsets package
+            attributes = f"unavailable: {error}"
+        table.add_row(name, description, attributes)
     out.print(table)
 
 
 def train(
     model: Annotated[str, typer.Argument(help="vae, beta-vae, wae, aae, gan, dcgan, lsgan, wgan, wgan-gp, "
-                                               "hinge-gan, cvae, cgan (see `condgen train --help`)")],
+                                               "hinge-gan, cvae, cgan; for SMILES (--data moses or a .smi/.csv "
+                                               "file): charrnn, smiles-vae, smiles-aae, organ")],
     data: Annotated[str, typer.Option("--data", help=DATA_HELP)],
     out_dir: Annotated[Path, typer.Option("--out", help="directory that becomes the model artifact")],
     steps: Annotated[int, typer.Option(help="optimisation steps")] = 5000,

@@ -25,7 +25,8 @@ def plugin_fit(
     classifier: Annotated[str | None, typer.Option(help="GAN backbones: classifier that labels samples")] = None,
     steps: Annotated[int, typer.Option(help="flow optimisation steps")] = 3000,
     batch_size: Annotated[int, typer.Option(help="batch size")] = 256,
-    n_latents: Annotated[int, typer.Option(help="GAN backbones: number of sampled latents to label")] = 20000,
+    n_latents: Annotated[int, typer.Option(help="GAN backbones: number of sampled latents to label; SMILES "
+                                                "backbones: number of molecules")] = 20000,
     coupling: Annotated[str | None, typer.Option(help="affine (RealNVP, default) or additive (NICE)")] = None,
     seed: Annotated[int, typer.Option(help="training seed")] = 0,
 ) -> None:

@@ -16,7 +16,8 @@ class LabeledDataset:
     """Examples with attribute labels.
 
     Attributes:
-        data: images as ``uint8 [N, C, H, W]`` (0…255) or vectors as ``float32 [N, D]``.
+        data: images as ``uint8 [N, C, H, W]`` (0…255), vectors as ``float32 [N, D]``, or token
+            sequences as ``int64 [N, L]`` (SMILES, see :mod:`condgen.data.molecules`).
         attributes: ``float32 [N, K]`` in the encoding of :mod:`condgen.data.schema` (NaN = missing).
         schema: describes the K attribute columns; statistics fitted on this data.
         spec: how to rebuild the data set (``{"name": "faces", "size": 32, ...}``), stored in artifacts.
@@ -48,13 +49,21 @@ class LabeledDataset:
         return self.data.ndim == 4
 
     @property
+    def is_sequence(self) -> bool:
+        """Token ids (``int64 [N, L]``) rather than numbers."""
+        return self.data.ndim == 2 and not self.data.dtype.is_floating_point
+
+    @property
     def example_shape(self) -> tuple[int, ...]:
         """``(C, H, W)`` for images, ``(D,)`` for vectors."""
         return tuple(self.data.shape[1:])
 
     def examples(self, indices: torch.Tensor | slice | None = None) -> torch.Tensor:
-        """Float examples ready for a network: images scaled to ``[-1, 1]``, vectors as stored."""
+        """Examples ready for a network: images scaled to ``[-1, 1]``, vectors as stored (float), token
+        ids as ``int64``."""
         chunk = self.data if indices is None else self.data[indices]
+        if self.is_sequence:
+            return chunk.long()
         if self.is_image:
             return chunk.float() / 127.5 - 1.0
         return chunk.float()

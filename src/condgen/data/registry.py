@@ -47,6 +47,12 @@ def _digits(n: int | None = None, seed: int = 0, size: int | None = None, **opti
     return load_sklearn_digits(size=size, **options)
 
 
+def _moses(n: int | None = None, seed: int = 0, size: int | None = None, **options) -> LabeledDataset:
+    from condgen.data.molecules import load_moses
+
+    return load_moses(n=n, seed=seed, **options)
+
+
 BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     d.name: d
     for d in [
@@ -56,6 +62,8 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
         BuiltinDataset("toy2d-25gaussians", "5x5 grid of Gaussians (2-D vectors)", 0, _toy2d("25gaussians")),
         BuiltinDataset("toy2d-moons", "two moons (2-D vectors)", 0, _toy2d("moons")),
         BuiltinDataset("toy2d-swissroll", "swiss roll (2-D vectors)", 0, _toy2d("swissroll")),
+        BuiltinDataset("moses", "MOSES ZINC molecules as SMILES (train split 1.58M; -n for a subset); "
+                                "-o properties=[logp,tpsa,sas] adds RDKit properties as attributes", 0, _moses),
         BuiltinDataset("digits", "scikit-learn's bundled 8x8 digits, class as a categorical attribute", 8, _digits),
     ]
 }
@@ -92,6 +100,10 @@ def load_dataset(
         raise DataError(
             f"{name_or_path}: neither a built-in data set ({', '.join(BUILTIN_DATASETS)}) nor an existing path"
         )
+    from condgen.data.molecules import is_smiles_path, load_smiles_file
+
+    if is_smiles_path(path):
+        return load_smiles_file(path, n=n, seed=seed, skip_bad=True, **options)
     from condgen.data.readers import load_path
 
     return load_path(path, size=size, skip_bad=skip_bad, **options)
@@ -103,7 +115,7 @@ def load_from_spec(spec: dict) -> LabeledDataset:
         raise DataError("this artifact records no data set; pass one explicitly with --data")
     options = {k: v for k, v in spec.items() if k not in {"name", "path", "size", "n", "seed", "variant"}}
     if "path" in spec:
-        return load_dataset(spec["path"], size=spec.get("size"), **options)
+        return load_dataset(spec["path"], size=spec.get("size"), n=spec.get("n"), seed=spec.get("seed", 0), **options)
     name = spec["name"]
     if name == "toy2d" and "variant" in spec:
         name = f"toy2d-{spec['variant']}"

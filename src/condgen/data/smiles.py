@@ -201,13 +201,14 @@ def _file_kind(path: Path) -> str:
     return ".csv" if kind == ".csv" else ".smi"
 
 
-def _read_smi(path: Path) -> list[tuple[int, str]]:
-    """(line number, SMILES) of a ``.smi`` file: first whitespace-separated token per line."""
+def _read_smi(path: Path, comments: bool = True) -> list[tuple[int, str]]:
+    """(line number, SMILES) of a ``.smi`` file: first whitespace-separated token per line; with
+    ``comments``, lines starting with ``#`` are skipped (no valid SMILES starts with a bond)."""
     rows = []
     with _open_text(path) as handle:
         for number, line in enumerate(handle, start=1):
             fields = line.split()
-            if not fields or fields[0].startswith("#"):
+            if not fields or (comments and fields[0].startswith("#")):
                 continue
             if number == 1 and fields[0].lower() == "smiles":  # a header line
                 continue
@@ -238,13 +239,14 @@ def _read_csv(path: Path, column: str | None) -> list[tuple[int, str]]:
 
 
 def read_smiles_file(path: str | Path, column: str | None = None, skip_invalid: bool = True,
-                     validate: bool = True) -> list[str]:
+                     validate: bool = True, comments: bool = True) -> list[str]:
     """SMILES strings of a ``.smi`` / ``.txt`` (one per line, an optional name after it) or ``.csv`` file.
 
     ``.gz``-compressed files are read too. A ``.csv`` needs a column named ``SMILES``/``smiles``, or
     ``column``. With ``validate``, strings RDKit cannot parse are skipped (``skip_invalid``, reported
     once in one line as a :class:`~condgen.data.readers.SkippedRowsWarning`) or raise DataError naming
-    the file and line.
+    the file and line. ``comments=False`` keeps ``.smi`` lines starting with ``#`` (generated files,
+    where every line counts, invalid ones too).
 
     Raises:
         DataError: missing file, unknown suffix, no SMILES column, or (``skip_invalid=False``) an
@@ -256,7 +258,7 @@ def read_smiles_file(path: str | Path, column: str | None = None, skip_invalid: 
     if not path.is_file():
         raise DataError(f"{path}: SMILES file not found")
     try:
-        rows = _read_csv(path, column) if _file_kind(path) == ".csv" else _read_smi(path)
+        rows = _read_csv(path, column) if _file_kind(path) == ".csv" else _read_smi(path, comments)
     except (UnicodeDecodeError, OSError, csv.Error) as error:
         raise DataError(f"{path}: cannot read it as text ({error})") from None
     if not validate:

@@ -1,5 +1,5 @@
 """Generative model families, one file each: VAE / β-VAE, WAE, AAE, GANs (NS, LS, WGAN, WGAN-GP,
-hinge), and the conditional baselines CVAE and CGAN.
+hinge), the conditional baselines CVAE and CGAN, and the SMILES models CharRNN, SMILES AAE and ORGAN.
 
 >>> from condgen.data import load_dataset
 >>> from condgen.models import build_model
@@ -11,9 +11,12 @@ Importing this package registers every model kind with :func:`condgen.load`.
 from condgen.models.aae import AAE, AAEConfig
 from condgen.models.base import Batch, GenerativeModel, OptimizerGroup, TrainableModule
 from condgen.models.cgan import CGAN, CGANConfig
+from condgen.models.charrnn import CharRNN, CharRNNConfig
 from condgen.models.cvae import CVAE, CVAEConfig
-from condgen.models.factory import MODEL_NAMES, build_model
+from condgen.models.factory import MODEL_NAMES, SMILES_MODEL_NAMES, build_model
 from condgen.models.gan import GAN, GANConfig
+from condgen.models.organ import ORGAN, ORGANConfig
+from condgen.models.smiles_aae import SmilesAAE, SmilesAAEConfig
 from condgen.models.vae import VAE, VAEConfig
 from condgen.models.wae import WAE, WAEConfig
 
@@ -25,11 +28,18 @@ __all__ = [
     "CGANConfig",
     "CVAE",
     "CVAEConfig",
+    "CharRNN",
+    "CharRNNConfig",
     "GAN",
     "GANConfig",
     "GenerativeModel",
     "MODEL_NAMES",
+    "ORGAN",
+    "ORGANConfig",
     "OptimizerGroup",
+    "SMILES_MODEL_NAMES",
+    "SmilesAAE",
+    "SmilesAAEConfig",
     "TrainableModule",
     "VAE",
     "VAEConfig",

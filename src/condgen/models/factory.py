@@ -10,8 +10,13 @@ from condgen.errors import ConfigError
 from condgen.models.aae import AAE
 from condgen.models.base import GenerativeModel
 from condgen.models.cgan import CGAN
+from condgen.models.charrnn import CharRNN
 from condgen.models.cvae import CVAE
 from condgen.models.gan import GAN
+from condgen.models.organ import ORGAN
+from condgen.models.smiles_aae import SmilesAAE
+from condgen.models.smiles_base import SEQUENCE_DATA_OPTIONS, SmilesModel
+from condgen.models.smiles_vae import SmilesVAE
 from condgen.models.vae import VAE
 from condgen.models.wae import WAE
 
@@ -45,20 +50,36 @@ RECIPES: dict[str, Recipe] = {
     "hinge-gan": Recipe(GAN, "GAN with the hinge loss", fixed={"loss": "hinge"}),
     "cvae": Recipe(CVAE, "conditional VAE: encoder and decoder see the attributes (baseline)"),
     "cgan": Recipe(CGAN, "conditional GAN with a projection discriminator (baseline)"),
+    "smiles-vae": Recipe(SmilesVAE, "SMILES VAE: bidirectional GRU encoder, GRU decoder, KL annealing (molecules)"),
+    "smiles-aae": Recipe(SmilesAAE, "SMILES adversarial autoencoder: GRU encoder and decoder, latent discriminator"),
+    "charrnn": Recipe(CharRNN, "CharRNN: LSTM language model over SMILES tokens (molecules; no latent space)"),
+    "organ": Recipe(ORGAN, "ORGAN: SeqGAN over SMILES with an optional objective reward (logp, qed, sas, tpsa)"),
 }
 
 #: CLI name → one-line description.
 MODEL_NAMES: dict[str, str] = {name: recipe.description for name, recipe in RECIPES.items()}
+#: The names of the models that generate SMILES (they train on token ids, not images or vectors).
+SMILES_MODEL_NAMES: frozenset[str] = frozenset(
+    name for name, recipe in RECIPES.items() if issubclass(recipe.model_class, SmilesModel))
 
 
-def data_options(dataset: LabeledDataset, config_class: type) -> dict[str, Any]:
-    """The options a data set decides: ``data_shape``, ``arch`` and, for vectors, a ``latent_dim`` no
-    larger than the data (a 2-D toy set gets a 2-D latent)."""
+def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) -> dict[str, Any]:
+    """The options a data set decides: for SMILES models the vocabulary ``tokens`` and ``max_length``;
+    otherwise ``data_shape``, ``arch`` and, for vectors, a ``latent_dim`` no larger than the data (a
+    2-D toy set gets a 2-D latent). A model given the other kind of data is a ConfigError."""
+    is_sequence_model = issubclass(model_class, SmilesModel)
+    if dataset.is_sequence != is_sequence_model:
+        wanted = "SMILES (--data moses or a .smi/.csv file)" if is_sequence_model else "images or vectors"
+        raise ConfigError(f"this model needs {wanted}, but {dataset.name} holds "
+                          f"{'SMILES' if dataset.is_sequence else 'images or vectors'}")
+    if is_sequence_model:
+        return {key: (tuple(dataset.spec[key]) if key == "tokens" else dataset.spec[key])
+                for key in SEQUENCE_DATA_OPTIONS}
     shape = tuple(int(d) for d in dataset.example_shape)
     is_conv_image = dataset.is_image and min(shape[1:]) >= SMALLEST_CONV_SIDE
     options: dict[str, Any] = {"data_shape": shape, "arch": "dcgan" if is_conv_image else "mlp"}
     if not dataset.is_image:
-        default_latent = next(f.default for f in fields(config_class) if f.name == "latent_dim")
+        default_latent = next(f.default for f in fields(model_class.config_class) if f.name == "latent_dim")
         options["latent_dim"] = min(default_latent, max(2, shape[0]))
     return options
 
@@ -78,7 +99,8 @@ def build_model(name: str, dataset: LabeledDataset, **options: Any) -> Generativ
         raise ConfigError(f"unknown model {name!r}; valid: {', '.join(RECIPES)}")
     recipe = RECIPES[name]
     model_class = recipe.model_class
-    valid = sorted(f.name for f in fields(model_class.config_class) if f.name != "data_shape")
+    valid = sorted(f.name for f in fields(model_class.config_class)
+                   if f.name not in ("data_shape", *SEQUENCE_DATA_OPTIONS))
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ConfigError(f"{name}: unknown options {unknown}; valid: {', '.join(valid)}")
@@ -86,7 +108,7 @@ def build_model(name: str, dataset: LabeledDataset, **options: Any) -> Generativ
         if key in options and options[key] != value:
             raise ConfigError(f"{name} means {key}={value!r}; for another {key} use model "
                               f"'{model_class.kind}' with -o {key}={options[key]}")
-    values = {**data_options(dataset, model_class.config_class), **recipe.defaults, **options, **recipe.fixed}
+    values = {**data_options(dataset, model_class), **recipe.defaults, **options, **recipe.fixed}
     try:
         config = model_class.build_config(values)
         model = model_class(config, dataset.schema)

@@ -26,10 +26,10 @@ class ProgressBar:
     """A rich progress bar over engine steps showing the latest losses; silent when disabled
     or when the output is not a terminal (logs of batch jobs stay clean)."""
 
-    def __init__(self, total_steps: int, start_step: int, enabled: bool):
+    def __init__(self, total_steps: int, start_step: int, enabled: bool, description: str = "train"):
         console = Console(stderr=True)
         self._progress = Progress(
-            TextColumn("[bold]train"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeRemainingColumn(),
+            TextColumn(f"[bold]{description}"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeRemainingColumn(),
             TextColumn("{task.fields[losses]}"),
             console=console, disable=not (enabled and console.is_terminal),
         )

@@ -1,0 +1,183 @@
+"""Molecule design: sample SMILES models and molecule plugins, score targets, properties and metrics files.
+
+What ``condgen mol sample | metrics | props`` and ``condgen plugin fit`` on a SMILES backbone call.
+A *molecule plugin* is a :class:`~condgen.plugin.Plugin` over a latent SMILES model (SMILES VAE or
+AAE) with continuous property attributes (logP, TPSA, SAS, …); sampling it with targets draws
+latents whose property coordinates sit at the targets, then decodes them to SMILES.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from condgen.artifact import atomic_write_bytes, atomic_write_json, load
+from condgen.errors import ConfigError
+
+#: |property − target| ≤ tolerance counts as a success (logP as in the plugin-on-CharVAE studies).
+TARGET_TOLERANCES = {"logp": 0.5, "tpsa": 10.0, "sas": 0.5, "qed": 0.1, "molwt": 25.0}
+SAMPLING_BATCH = 500
+
+
+def is_smiles_model(model: Any) -> bool:
+    return bool(getattr(model, "is_sequence_model", False))
+
+
+def load_molecule_generator(name_or_dir: str | Path):
+    """A SMILES model or a plugin over one, by directory or shipped name (e.g. ``zinc-vae``)."""
+    from condgen.plugin import Plugin
+
+    model = load(name_or_dir)
+    backbone = model.backbone if isinstance(model, Plugin) else model
+    if not is_smiles_model(backbone):
+        raise ConfigError(f"{name_or_dir} holds a {getattr(backbone, 'kind', type(backbone).__name__)}, not a SMILES "
+                          "model; train one with `condgen train smiles-vae --data moses`")
+    return model
+
+
+def sample_molecules(model, n: int, targets: Mapping[str, Any] | None = None, temperature: float = 1.0,
+                     seed: int = 0, style_scale: float = 1.0, progress: bool = False) -> list[str]:
+    """``n`` SMILES from a SMILES model, or from a molecule plugin with property ``targets``.
+
+    Args:
+        model: a SMILES model (CharRNN, VAE, AAE, ORGAN) or a plugin over a latent one.
+        targets: plugin only: attribute → value (e.g. ``{"logp": 3.0}``); attributes left out are
+            drawn from their distribution in the plugin's training data.
+        temperature: divides the decoder's logits (1: the model's distribution; 0: greedy).
+        seed: equal seeds give equal molecules.
+        style_scale: plugin only: scale of the non-attribute ("style") coordinates.
+    """
+    from condgen.plugin import Plugin
+    from condgen.train.reporting import ProgressBar
+
+    if n < 1:
+        raise ConfigError(f"-n must be ≥ 1, got {n}")
+    if targets and not isinstance(model, Plugin):
+        raise ConfigError("--target needs a molecule plugin (e.g. zinc-vae); fit one with `condgen plugin fit "
+                          "SMILES_VAE_DIR --attrs logp,tpsa,sas`")
+    generator = torch.Generator().manual_seed(seed)
+    smiles: list[str] = []
+    bar = ProgressBar(n, 0, progress, description="sampling")
+    try:
+        while len(smiles) < n:
+            size = min(SAMPLING_BATCH, n - len(smiles))
+            if isinstance(model, Plugin):
+                z = model.sample_latent(size, targets, style_scale=style_scale, generator=generator)
+                smiles += model.backbone.decode_smiles(z, temperature, generator)
+            else:
+                smiles += model.sample_smiles(size, temperature, generator)
+            bar.update(len(smiles), {})
+    finally:
+        bar.close()
+    return smiles
+
+
+def write_smiles(smiles: Sequence[str], path: str | Path) -> Path:
+    """Write one SMILES per line (atomically)."""
+    path = Path(path)
+    atomic_write_bytes(path, "".join(f"{s}\n" for s in smiles).encode())
+    return path
+
+
+def canonical_or_none(smiles: Sequence[str]) -> list[str | None]:
+    """RDKit canonical SMILES of each string, None where it is invalid (MOSES's parsing rules)."""
+    from rdkit import Chem, rdBase
+
+    from condgen.metrics.molecules.properties import parse_smiles
+
+    with rdBase.BlockLogs():
+        return [None if (mol := parse_smiles(s)) is None else Chem.MolToSmiles(mol) for s in smiles]
+
+
+def target_report(smiles: Sequence[str], attribute: str, target: float, train_hashes: np.ndarray | None = None,
+                  tolerance: float | None = None, n_jobs: int = 1) -> dict[str, float]:
+    """How well ``smiles`` generated for ``attribute = target`` hit it.
+
+    Returns validity (share of all strings), uniqueness (distinct share of valid ones), novelty
+    (share of distinct valid ones absent from the training set; NaN without ``train_hashes``), and,
+    over valid molecules, the mean property, its standard deviation, the MAE to the target and the
+    success rate (share of *all* strings that are valid and within ``tolerance``).
+    """
+    from condgen.data.molecules import property_values
+    from condgen.metrics.molecules.reference import novel_fraction
+
+    tolerance = TARGET_TOLERANCES.get(attribute, math.nan) if tolerance is None else tolerance
+    canonical = canonical_or_none(smiles)
+    valid = [c for c in canonical if c is not None]
+    values = property_values(valid, [attribute], n_jobs)[attribute] if valid else np.zeros(0)
+    report = {
+        "target": float(target), "n": len(smiles), "validity": len(valid) / max(len(smiles), 1),
+        "uniqueness": len(set(valid)) / len(valid) if valid else math.nan,
+        "novelty": novel_fraction(sorted(set(valid)), train_hashes) if valid and train_hashes is not None else math.nan,
+        "mean": float(values.mean()) if valid else math.nan, "std": float(values.std()) if valid else math.nan,
+        "mae": float(np.abs(values - target).mean()) if valid else math.nan, "tolerance": tolerance,
+        "success_rate": float((np.abs(values - target) <= tolerance).sum() / max(len(smiles), 1)),
+    }
+    return report
+
+
+def molecule_plugin_data(backbone, data: str | None, attributes: Sequence[str], n: int | None = None,
+                         seed: int = 0, n_jobs: int = -1):
+    """Molecules to fit a plugin over a SMILES ``backbone``: token ids in the backbone's vocabulary with
+    the property ``attributes`` (built-in names: logp, qed, sas, tpsa, molwt) computed by RDKit.
+
+    ``data``: "moses", a SMILES file, or None for the backbone's own training source; ``n`` random
+    molecules of it (all when None).
+    """
+    from condgen.data.molecules import MOLECULE_PROPERTIES, load_moses, load_smiles_file
+
+    unknown = [a for a in attributes if a not in MOLECULE_PROPERTIES]
+    if unknown or not attributes:
+        raise ConfigError(f"unknown molecule attributes {unknown}; choose from {sorted(MOLECULE_PROPERTIES)} (a "
+                          "property of your own: condgen.data.molecules.smiles_dataset(..., properties={name: f}))")
+    spec = dict(getattr(backbone, "data_spec", {}))
+    source = data or spec.get("path") or spec.get("name", "moses")
+    options = {"tokens": backbone.config.tokens, "max_length": backbone.config.max_length,
+               "properties": list(attributes), "n_jobs": n_jobs}
+    if source == "moses":
+        return load_moses(n=n, seed=seed, split=spec.get("split", "train") if data is None else "train", **options)
+    return load_smiles_file(source, n=n, seed=seed, **options)
+
+
+def properties_csv(smiles_path: str | Path, out: str | Path, names: Sequence[str] | None = None,
+                   n_jobs: int = 1) -> tuple[Path, int, int]:
+    """Write ``SMILES,valid,<property>…`` for every line of a SMILES file; returns (path, rows, valid)."""
+    from condgen.data.molecules import MOLECULE_PROPERTIES, property_values
+    from condgen.data.smiles import read_smiles_file
+
+    names = list(names or MOLECULE_PROPERTIES)
+    smiles = read_smiles_file(smiles_path, validate=False, comments=False)
+    canonical = canonical_or_none(smiles)
+    values = property_values(smiles, names, n_jobs)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["SMILES", "valid", *names])
+    for i, s in enumerate(smiles):
+        writer.writerow([s, int(canonical[i] is not None),
+                         *("" if math.isnan(values[n][i]) else f"{values[n][i]:.6g}" for n in names)])
+    atomic_write_bytes(Path(out), buffer.getvalue().encode())
+    return Path(out), len(smiles), sum(c is not None for c in canonical)
+
+
+def metrics_of_file(smiles_path: str | Path, json_out: str | Path | None = None, n_jobs: int = 2,
+                    device: str = "cpu", references: Mapping[str, str | Path | None] | None = None) -> dict[str, float]:
+    """The MOSES metrics of a SMILES file (every line counts, invalid ones too); optionally saved as JSON.
+
+    ``references`` may replace the MOSES splits with SMILES files: keys ``test``, ``test_scaffolds``, ``train``.
+    """
+    from condgen.data.smiles import read_smiles_file
+    from condgen.metrics.molecules import moses_metrics
+
+    smiles = read_smiles_file(smiles_path, validate=False, comments=False)
+    sets = {key: read_smiles_file(path) for key, path in (references or {}).items() if path is not None}
+    metrics = moses_metrics(smiles, n_jobs=n_jobs, device=device, **sets)
+    if json_out is not None:
+        atomic_write_json(Path(json_out), {"samples": str(smiles_path), "n": len(smiles), "metrics": metrics})
+    return metrics

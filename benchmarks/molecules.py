@@ -141,26 +141,30 @@ def fmt(value) -> str:
 
 
 def markdown(results: dict) -> str:
-    run = results["provenance"]
-    lines = ["# Molecules benchmark", "",
-             f"`{run['command']}` — commit {run['commit']}, {run['machine']}, {run['date']}", ""]
-    if results.get("models"):
-        lines += [f"## MOSES metrics after {results['minutes']} min of CPU training each "
-                  f"({results['n_train']:,} MOSES molecules, {results['n_samples']:,} samples; published: GPU, "
-                  "to convergence, 30,000 samples)", "",
+    lines = ["# Molecules benchmark", ""]
+    part = results.get("moses")
+    if part:
+        run = part["provenance"]
+        lines += [f"## MOSES metrics after {part['minutes']} min of CPU training each "
+                  f"({part['n_train']:,} MOSES molecules, {part['n_samples']:,} samples at temperature 1; published: "
+                  "GPU, to convergence, 30,000 samples)", "",
+                  f"`{run['command']}` — commit {run['commit']}, {run['machine']}, {run['date']}", "",
                   "| model | steps | " + " | ".join(TABLE_KEYS) + " |", "|---|---|" + "---|" * len(TABLE_KEYS)]
-        for name, row in results["models"].items():
+        for name, row in part["models"].items():
             lines.append(f"| {name} (condgen) | {row['steps']} | "
                          + " | ".join(fmt(row["metrics"].get(k)) for k in TABLE_KEYS) + " |")
             lines.append(f"| {name} (MOSES paper) | – | "
                          + " | ".join(fmt(PUBLISHED[name].get(k)) for k in TABLE_KEYS) + " |")
         lines.append("")
-    if results.get("targets"):
-        lines += [f"## zinc-vae: logP targets ({results['target_samples']:,} samples each, temperature "
-                  f"{results['temperature']}, style scale {results['style_scale']})", "",
+    part = results.get("targets")
+    if part:
+        run = part["provenance"]
+        lines += [f"## zinc-vae: logP targets ({part['target_samples']:,} samples each, temperature "
+                  f"{part['temperature']}, style scale {part['style_scale']})", "",
+                  f"`{run['command']}` — commit {run['commit']}, {run['machine']}, {run['date']}", "",
                   "| target | validity | uniqueness | novelty | mean logP | MAE | success (±0.5) | "
                   "published mean | published validity |", "|---|---|---|---|---|---|---|---|---|"]
-        for target, row in results["targets"].items():
+        for target, row in part["rows"].items():
             published = PUBLISHED_TARGETS[float(target)]
             lines.append(f"| {target} | {fmt(row['validity'])} | {fmt(row['uniqueness'])} | {fmt(row['novelty'])} | "
                          f"{fmt(row['mean'])} | {fmt(row['mae'])} | {fmt(row['success_rate'])} | "
@@ -183,20 +187,22 @@ def main() -> None:
 
     from condgen.data.molecules import load_moses
 
-    results = {"provenance": provenance(), "minutes": args.minutes, "n_train": args.n_train,
-               "n_samples": args.n_samples, "target_samples": args.target_samples,
-               "temperature": args.temperature, "style_scale": args.style_scale, "models": {}, "targets": {}}
+    # One results file; a run of one part keeps the other part's last results.
+    path = RESULTS / "molecules.json"
+    results = json.loads(path.read_text()) if path.is_file() else {}
     names = [n for n in args.models.split(",") if n]
     if names:
         dataset = load_moses(n=args.n_train, seed=0)
-        for name in names:
-            results["models"][name] = train_and_score(name, dataset, args)
+        results["moses"] = {"provenance": provenance(), "minutes": args.minutes, "n_train": args.n_train,
+                            "n_samples": args.n_samples,
+                            "models": {name: train_and_score(name, dataset, args) for name in names}}
     if args.zinc_vae:
-        results["targets"] = score_targets(args)
+        results["targets"] = {"provenance": provenance(), "target_samples": args.target_samples,
+                              "temperature": args.temperature, "style_scale": args.style_scale,
+                              "rows": score_targets(args)}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    suffix = "" if names and args.zinc_vae else ("_models" if names else "_targets")
-    (RESULTS / f"molecules{suffix}.json").write_text(json.dumps(results, indent=2))
-    (RESULTS / f"molecules{suffix}.md").write_text(markdown(results))
+    path.write_text(json.dumps(results, indent=2))
+    (RESULTS / "molecules.md").write_text(markdown(results))
     print(markdown(results))
 
 

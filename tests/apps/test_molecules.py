@@ -10,7 +10,7 @@ from rdkit import Chem
 from rdkit.Chem import Crippen
 from typer.testing import CliRunner
 
-from condgen.apps.molecules import sample_molecules, target_report
+from condgen.apps.molecules import decoded_latents, default_temperature, sample_molecules, target_report
 from condgen.cli import app
 from condgen.data.molecules import smiles_dataset
 from condgen.metrics.molecules.reference import smiles_hashes
@@ -116,3 +116,18 @@ def test_cli_trains_on_a_smiles_file_skipping_invalid_lines(tmp_path):
     assert len((tmp_path / "s.smi").read_text().splitlines()) == 7
     result = runner.invoke(app, ["sample", str(out)])
     assert result.exit_code == 1 and "mol sample" in str(result.exception)
+
+
+def test_decoded_labels_are_the_properties_of_what_the_decoder_makes(molecule_plugin):
+    plugin, _ = molecule_plugin
+    backbone = plugin.backbone
+    molecules = smiles_dataset(LOW + HIGH, tokens=backbone.config.tokens, max_length=backbone.config.max_length,
+                               properties=["logp"])
+    latents = decoded_latents(backbone, molecules, temperature=0.0, n_jobs=1)
+    with torch.no_grad():
+        decoded = backbone.decode_smiles(backbone.encode(molecules.examples()), temperature=0)
+    for value, smiles in zip(latents.attributes[:, 0].tolist(), decoded, strict=True):
+        mol = Chem.MolFromSmiles(smiles)
+        assert math.isnan(value) if mol is None else value == pytest.approx(Crippen.MolLogP(mol), abs=1e-6)
+    assert latents.data.shape == (12, backbone.latent_dim) and latents.spec["decode_temperature"] == 0.0
+    assert default_temperature(latents) == 0.0 and default_temperature(backbone) == 1.0

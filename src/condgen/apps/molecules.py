@@ -42,7 +42,7 @@ def load_molecule_generator(name_or_dir: str | Path):
     return model
 
 
-def sample_molecules(model, n: int, targets: Mapping[str, Any] | None = None, temperature: float = 1.0,
+def sample_molecules(model, n: int, targets: Mapping[str, Any] | None = None, temperature: float | None = None,
                      seed: int = 0, style_scale: float = 1.0, progress: bool = False) -> list[str]:
     """``n`` SMILES from a SMILES model, or from a molecule plugin with property ``targets``.
 
@@ -50,7 +50,8 @@ def sample_molecules(model, n: int, targets: Mapping[str, Any] | None = None, te
         model: a SMILES model (CharRNN, VAE, AAE, ORGAN) or a plugin over a latent one.
         targets: plugin only: attribute → value (e.g. ``{"logp": 3.0}``); attributes left out are
             drawn from their distribution in the plugin's training data.
-        temperature: divides the decoder's logits (1: the model's distribution; 0: greedy).
+        temperature: divides the decoder's logits (1: the model's distribution; 0: greedy); None: the
+            model's default (:func:`default_temperature`).
         seed: equal seeds give equal molecules.
         style_scale: plugin only: scale of the non-attribute ("style") coordinates.
     """
@@ -62,6 +63,7 @@ def sample_molecules(model, n: int, targets: Mapping[str, Any] | None = None, te
     if targets and not isinstance(model, Plugin):
         raise ConfigError("--target needs a molecule plugin (e.g. zinc-vae); fit one with `condgen plugin fit "
                           "SMILES_VAE_DIR --attrs logp,tpsa,sas`")
+    temperature = default_temperature(model) if temperature is None else temperature
     generator = torch.Generator().manual_seed(seed)
     smiles: list[str] = []
     bar = ProgressBar(n, 0, progress, description="sampling")
@@ -144,6 +146,48 @@ def molecule_plugin_data(backbone, data: str | None, attributes: Sequence[str], 
     if source == "moses":
         return load_moses(n=n, seed=seed, split=spec.get("split", "train") if data is None else "train", **options)
     return load_smiles_file(source, n=n, seed=seed, **options)
+
+
+@torch.no_grad()
+def decoded_latents(backbone, molecules, temperature: float = 0.0, batch_size: int = SAMPLING_BATCH,
+                    seed: int = 0, n_jobs: int = -1, progress: bool = False):
+    """Latents of ``molecules`` labelled with the properties of what the decoder makes of them.
+
+    Each molecule is encoded (``z = encode(x)``) and decoded again at ``temperature`` (0: greedy);
+    the attributes of ``z`` are the properties of that decoded SMILES (NaN — a missing label — if it
+    is invalid). A plugin fitted on these learns the decoder's own map from latents to properties, so
+    an imperfect reconstruction does not bias its targets towards the data mean; sample it at the same
+    temperature. ``molecules`` is a SMILES data set in the backbone's vocabulary with the wanted
+    properties as attributes (:func:`molecule_plugin_data`); returns a LabeledDataset of latents.
+    """
+    from condgen.data.dataset import LabeledDataset
+    from condgen.data.molecules import property_values
+    from condgen.plugin.backbone import backbone_device, eval_mode
+    from condgen.train.reporting import ProgressBar
+
+    names = molecules.schema.names
+    generator = torch.Generator().manual_seed(seed)
+    latents, decoded = [], []
+    bar = ProgressBar(len(molecules), 0, progress, description="encode + decode")
+    with eval_mode(backbone):
+        for start in range(0, len(molecules), batch_size):
+            x = molecules.examples(slice(start, start + batch_size)).to(backbone_device(backbone))
+            z = backbone.encode(x)
+            latents.append(z.float().cpu())
+            decoded += backbone.decode_smiles(z, temperature, generator)
+            bar.update(len(decoded), {})
+    bar.close()
+    values = property_values(decoded, names, n_jobs)
+    attributes = torch.from_numpy(np.stack([values[n] for n in names], axis=1)).float()
+    spec = {**molecules.spec, "labels": "decoded", "decode_temperature": temperature}
+    return LabeledDataset(torch.cat(latents), attributes, molecules.schema.with_statistics(attributes), spec)
+
+
+def default_temperature(model) -> float:
+    """The decoding temperature a model is meant to be sampled at: a plugin fitted on decoded labels
+    uses the temperature of those decodings; everything else 1 (the model's own distribution)."""
+    spec = getattr(model, "data_spec", None) or getattr(model, "spec", None) or {}
+    return float(spec.get("decode_temperature", 1.0))
 
 
 def properties_csv(smiles_path: str | Path, out: str | Path, names: Sequence[str] | None = None,

@@ -34,20 +34,29 @@ def backbone_data(backbone, data: str | None) -> LabeledDataset:
 def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], out: Path, *, data: str | None = None,
                          classifier_dir: str | None = None, steps: int = 3000, batch_size: int = 256,
                          n_latents: int = 20000, seed: int = 0, coupling: str | None = None,
-                         progress: bool = True):
+                         progress: bool = True, labels: str = "data"):
     """Fit a plugin on a saved backbone and save it to ``out``; returns ``(plugin, seconds)``.
 
     A backbone with an encoder is fitted on its data's latents and labels; a GAN needs
     ``classifier_dir`` (an attribute classifier that labels its decoded samples). A SMILES backbone
-    is fitted on ``n_latents`` molecules of its data with RDKit properties as attributes.
+    is fitted on ``n_latents`` molecules of its data with RDKit properties as attributes: of the
+    molecules themselves (``labels="data"``) or of their greedy decodings (``labels="decoded"``, see
+    :func:`condgen.apps.molecules.decoded_latents`).
     """
-    from condgen.apps.molecules import is_smiles_model, molecule_plugin_data
+    from condgen.apps.molecules import decoded_latents, is_smiles_model, molecule_plugin_data
     from condgen.plugin import PluginConfig, fit_plugin
     from condgen.train import TrainConfig
 
+    if labels not in ("data", "decoded"):
+        raise ConfigError(f"labels must be 'data' or 'decoded', got {labels!r}")
     backbone = load(backbone_dir)
+    latents = None
     if is_smiles_model(backbone):  # molecules: n_latents random molecules, properties computed by RDKit
         dataset = molecule_plugin_data(backbone, data, attributes, n=n_latents, seed=seed)
+        if labels == "decoded":
+            latents = decoded_latents(backbone, dataset, seed=seed, progress=progress)
+    elif labels == "decoded":
+        raise ConfigError("--labels decoded is for SMILES backbones (labels computed from decoded molecules)")
     else:
         dataset = backbone_data(backbone, data)
     labeller = None
@@ -60,6 +69,7 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
     config = PluginConfig(coupling=coupling) if coupling else PluginConfig()
     started = time.perf_counter()
     plugin = fit_plugin(backbone, dataset, list(attributes), config=config, labeller=labeller, n_latents=n_latents,
+                        latents=latents,
                         train_config=TrainConfig(steps=steps, batch_size=batch_size, seed=seed, out=Path(out),
                                                  progress=progress, sample_every=0))
     seconds = time.perf_counter() - started
@@ -68,6 +78,7 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
         "seconds": seconds, "backbone": str(resolve(backbone_dir).resolve()), "attributes": list(attributes),
         "data": data, "classifier": str(Path(classifier_dir).resolve()) if classifier_dir else None,
         "steps": steps, "batch_size": batch_size, "n_latents": n_latents, "seed": seed, "coupling": coupling,
+        "labels": labels,
     })
     return plugin, seconds
 

@@ -23,8 +23,9 @@ def mol_sample(
     n: Annotated[int, typer.Option("-n", help="number of molecules")] = 1000,
     target: Annotated[list[str] | None, typer.Option(help="plugin: target property ATTR=VALUE, repeatable "
                                                           "(e.g. --target logp=3.0 --target tpsa=60)")] = None,
-    temperature: Annotated[float, typer.Option(help="decoder temperature (1: the model's distribution, "
-                                                    "0: greedy)")] = 1.0,
+    temperature: Annotated[float | None, typer.Option(help="decoder temperature (1: the model's distribution, "
+                                                           "0: greedy; default: 1, or the temperature a plugin "
+                                                           "was fitted at)")] = None,
     style_scale: Annotated[float, typer.Option(help="plugin: scale of the non-attribute latent coordinates "
                                                     "(lower: closer to typical molecules, less diverse)")] = 1.0,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,

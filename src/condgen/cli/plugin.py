@@ -29,13 +29,16 @@ def plugin_fit(
                                                 "backbones: number of molecules")] = 20000,
     coupling: Annotated[str | None, typer.Option(help="affine (RealNVP, default) or additive (NICE)")] = None,
     seed: Annotated[int, typer.Option(help="training seed")] = 0,
+    labels: Annotated[str, typer.Option(help="SMILES backbones: label latents with the properties of the data "
+                                             "molecules ('data') or of their greedy decodings ('decoded')")]
+    = "data",
 ) -> None:
     """Fit a plugin flow on the latents of a frozen backbone; the backbone never changes."""
     from condgen.apps.plugin_tasks import fit_plugin_from_dirs
 
     _, seconds = fit_plugin_from_dirs(backbone_dir, split_names(attrs), out_dir, data=data,
                                       classifier_dir=classifier, steps=steps, batch_size=batch_size,
-                                      n_latents=n_latents, seed=seed, coupling=coupling)
+                                      n_latents=n_latents, seed=seed, coupling=coupling, labels=labels)
     console.print(f"saved plugin to [bold]{out_dir}[/] ({seconds:.1f} s)")
 
 

@@ -69,8 +69,11 @@ def test_cli_sample_props_and_metrics(molecule_plugin, tmp_path):
     _, directory = molecule_plugin
     out = tmp_path / "gen.smi"
     result = runner.invoke(app, ["mol", "sample", str(directory), "--target", "logp=3.5", "-n", "40", "--seed", "2",
-                                 "--temperature", "0", "--style-scale", "0.3", "--out", str(out)])
+                                 "--temperature", "0", "--style-scale", "0.3", "--out", str(out),
+                                 "--report", str(tmp_path / "report.json")])
     assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "report.json").read_text())["targets"]["logp"]
+    assert report["target"] == 3.5 and 0 < report["validity"] <= 1 and "logp=3.5: mean" in result.output
     lines = out.read_text().splitlines()
     assert len(lines) == 40 and all(lines)
     result = runner.invoke(app, ["mol", "props", str(out), "--out", str(tmp_path / "props.csv")])

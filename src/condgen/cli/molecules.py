@@ -37,6 +37,7 @@ def mol_sample(
     per target."""
     from condgen.apps.molecules import (
         canonical_or_none,
+        default_temperature,
         load_molecule_generator,
         sample_molecules,
         target_report,
@@ -44,6 +45,7 @@ def mol_sample(
     )
 
     model = load_molecule_generator(model_dir)
+    temperature = default_temperature(model) if temperature is None else temperature
     targets = parse_assignments(target, "--target")
     smiles = sample_molecules(model, n, targets or None, temperature=temperature, seed=seed,
                               style_scale=style_scale, progress=True)

@@ -62,8 +62,8 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
         BuiltinDataset("toy2d-25gaussians", "5x5 grid of Gaussians (2-D vectors)", 0, _toy2d("25gaussians")),
         BuiltinDataset("toy2d-moons", "two moons (2-D vectors)", 0, _toy2d("moons")),
         BuiltinDataset("toy2d-swissroll", "swiss roll (2-D vectors)", 0, _toy2d("swissroll")),
-        BuiltinDataset("moses", "MOSES ZINC molecules as SMILES (train split 1.58M; -n for a subset); "
-                                "-o properties=[logp,tpsa,sas] adds RDKit properties as attributes", 0, _moses),
+        BuiltinDataset("moses", "MOSES ZINC molecules as SMILES (train split 1.58M; -n for a subset; RDKit "
+                                "properties as attributes with load_dataset('moses', properties=[...]))", 0, _moses),
         BuiltinDataset("digits", "scikit-learn's bundled 8x8 digits, class as a categorical attribute", 8, _digits),
     ]
 }

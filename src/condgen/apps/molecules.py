@@ -99,19 +99,21 @@ def canonical_or_none(smiles: Sequence[str]) -> list[str | None]:
 
 
 def target_report(smiles: Sequence[str], attribute: str, target: float, train_hashes: np.ndarray | None = None,
-                  tolerance: float | None = None, n_jobs: int = 1) -> dict[str, float]:
+                  tolerance: float | None = None, n_jobs: int = 1,
+                  canonical: Sequence[str | None] | None = None) -> dict[str, float]:
     """How well ``smiles`` generated for ``attribute = target`` hit it.
 
     Returns validity (share of all strings), uniqueness (distinct share of valid ones), novelty
     (share of distinct valid ones absent from the training set; NaN without ``train_hashes``), and,
     over valid molecules, the mean property, its standard deviation, the MAE to the target and the
-    success rate (share of *all* strings that are valid and within ``tolerance``).
+    success rate (share of *all* strings that are valid and within ``tolerance``). ``canonical``:
+    :func:`canonical_or_none` of ``smiles`` if already computed (several targets, one sample).
     """
     from condgen.data.molecules import property_values
     from condgen.metrics.molecules.reference import novel_fraction
 
     tolerance = TARGET_TOLERANCES.get(attribute, math.nan) if tolerance is None else tolerance
-    canonical = canonical_or_none(smiles)
+    canonical = canonical_or_none(smiles) if canonical is None else canonical
     valid = [c for c in canonical if c is not None]
     values = property_values(valid, [attribute], n_jobs)[attribute] if valid else np.zeros(0)
     report = {

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from condgen.apps.molecules import is_smiles_model
 from condgen.artifact import load
 from condgen.data import load_dataset, load_from_spec
 from condgen.errors import ConfigError
@@ -63,7 +64,7 @@ def _condition_tensor(model, conditions: dict[str, str], n: int) -> torch.Tensor
 
 def sample_grid(model_dir: str, n: int, out: Path, seed: int = 0, conditions: dict[str, str] | None = None) -> Path:
     model = load(model_dir)
-    if getattr(model, "is_sequence_model", False):
+    if is_smiles_model(model):
         raise ConfigError(f"{model_dir} is a SMILES model; sample it with "
                           f"`condgen mol sample {model_dir} --out gen.smi`")
     generator = torch.Generator().manual_seed(seed)
@@ -77,7 +78,7 @@ def reconstruction_grid(model_dir: str, out: Path, n: int = 16, data: str | None
                         seed: int = 0) -> tuple[Path, float]:
     """Save originals above reconstructions; return the path and the mean absolute error."""
     model = load(model_dir)
-    if getattr(model, "is_sequence_model", False):
+    if is_smiles_model(model):
         raise ConfigError(f"{model_dir} is a SMILES model; reconstruction grids are for images")
     if not model.has_encoder:
         raise ConfigError(f"{model_dir} is a {model.kind}, which has no encoder; reconstruction needs "

@@ -50,19 +50,22 @@ def mol_sample(
     smiles = sample_molecules(model, n, targets or None, temperature=temperature, seed=seed,
                               style_scale=style_scale, progress=True)
     write_smiles(smiles, out_path)
-    valid = [c for c in canonical_or_none(smiles) if c is not None]
+    canonical = canonical_or_none(smiles)
+    valid = [c for c in canonical if c is not None]
     summary = f"wrote {len(smiles)} SMILES to {out_path}: valid {len(valid) / len(smiles):.3f}"
     if valid:
         summary += f", unique {len(set(valid)) / len(valid):.3f}"
     console.print(summary)
-    reports = {}
     from condgen.data.molecules import MOLECULE_PROPERTIES
 
+    reports = {}
+    train_hashes = _training_hashes() if targets else None
     for name, goal in targets.items():
         if name not in MOLECULE_PROPERTIES:  # a user's own property: condgen cannot recompute it
             console.print(f"  {name}: not a built-in property, not checked")
             continue
-        report = target_report(smiles, name, model.schema.parse_value(name, goal), _training_hashes())
+        report = target_report(smiles, name, model.schema.parse_value(name, goal), train_hashes,
+                               canonical=canonical)
         reports[name] = report
         console.print(f"  {name}={report['target']:g}: mean {report['mean']:.3f} ± {report['std']:.3f}, MAE "
                       f"{report['mae']:.3f}, success {report['success_rate']:.3f} (within ±{report['tolerance']:g}), "

@@ -148,22 +148,3 @@ def load_smiles_file(path, n: int | None = None, seed: int = 0, column: str | No
         smiles = [smiles[i] for i in chosen]
     spec = {"name": str(path), "path": str(path), "n": n, "seed": seed, **({"column": column} if column else {})}
     return smiles_dataset(smiles, tokens, properties, max_length, spec, n_jobs)
-
-
-def is_smiles_path(path) -> bool:
-    """True for ``.smi``, ``.txt`` and ``.csv`` files with a SMILES column (by suffix / header)."""
-    from pathlib import Path
-
-    path = Path(path)
-    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
-    if not path.is_file() or not suffixes:
-        return False
-    if suffixes[-1] in (".smi", ".txt"):
-        return True
-    if suffixes[-1] == ".csv":
-        from condgen.data.smiles import _open_text
-
-        with _open_text(path) as handle:
-            header = handle.readline()
-        return "smiles" in [h.strip().lower() for h in header.split(",")]
-    return False

@@ -100,9 +100,10 @@ def load_dataset(
         raise DataError(
             f"{name_or_path}: neither a built-in data set ({', '.join(BUILTIN_DATASETS)}) nor an existing path"
         )
-    from condgen.data.molecules import is_smiles_path, load_smiles_file
+    from condgen.data.molecules import load_smiles_file
+    from condgen.data.smiles import is_smiles_file
 
-    if is_smiles_path(path):
+    if is_smiles_file(path):
         return load_smiles_file(path, n=n, seed=seed, skip_bad=True, **options)
     from condgen.data.readers import load_path
 

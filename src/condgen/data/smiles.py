@@ -201,6 +201,23 @@ def _file_kind(path: Path) -> str:
     return ".csv" if kind == ".csv" else ".smi"
 
 
+def is_smiles_file(path: str | Path) -> bool:
+    """True for an existing ``.smi`` / ``.txt`` file, or a ``.csv`` whose header names a SMILES column
+    (optionally ``.gz``): what :func:`read_smiles_file` reads without a ``column``."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        kind = _file_kind(path)
+    except DataError:
+        return False
+    if kind != ".csv":
+        return True
+    with _open_text(path) as handle:
+        header = handle.readline()
+    return "smiles" in [h.strip().lower() for h in header.split(",")]
+
+
 def _read_smi(path: Path, comments: bool = True) -> list[tuple[int, str]]:
     """(line number, SMILES) of a ``.smi`` file: first whitespace-separated token per line; with
     ``comments``, lines starting with ``#`` are skipped (no valid SMILES starts with a bond)."""

@@ -52,13 +52,12 @@ from condgen.models.base import Batch, OptimizerGroup
 from condgen.models.gan_losses import discriminator_loss
 from condgen.models.smiles_base import SmilesLanguageModel, check_sequence_config
 from condgen.nn.sequence import (
-    BOS_ID,
     EOS_ID,
     PAD_ID,
     RNN_CELLS,
-    UNK_ID,
     SequenceEncoder,
     TokenDecoder,
+    mask_never_drawn,
     token_accuracy,
     token_nll,
 )
@@ -263,10 +262,7 @@ class ORGAN(SmilesLanguageModel):
         targets = ids[:, 1:]
         mask = targets != PAD_ID
         logits = self.generator.teacher_forced_logits(ids)
-        # The same support as sampling, which never draws <pad>, <bos> or <unk>.
-        never = torch.zeros(logits.shape[2], dtype=torch.bool, device=logits.device)
-        never[[PAD_ID, BOS_ID, UNK_ID]] = True
-        log_probs = F.log_softmax(logits.masked_fill(never, float("-inf")), dim=2)
+        log_probs = F.log_softmax(mask_never_drawn(logits), dim=2)  # the support sampling uses
         taken = log_probs.gather(2, targets.masked_fill(~mask, EOS_ID).unsqueeze(2)).squeeze(2)
         baseline = rewards[mask].mean()
         advantage = (rewards - baseline) * mask

@@ -30,6 +30,14 @@ def token_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return ((logits.argmax(dim=2) == targets) & mask).sum() / mask.sum().clamp(min=1)
 
 
+def mask_never_drawn(logits: torch.Tensor) -> torch.Tensor:
+    """``logits [..., V]`` with ``<pad>``, ``<bos>`` and ``<unk>`` set to −inf: they are never targets
+    (pad is ignored by the loss), so sampling never draws them and policy gradients share that support."""
+    never = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+    never[[PAD_ID, BOS_ID, UNK_ID]] = True
+    return logits.masked_fill(never, float("-inf"))
+
+
 def sequence_lengths(ids: torch.Tensor) -> torch.Tensor:
     """Number of non-pad tokens of each row of ``ids [B, L]``: ``int64 [B]`` (at least 1)."""
     return (ids != PAD_ID).sum(dim=1).clamp(min=1)
@@ -105,11 +113,8 @@ class TokenDecoder(nn.Module):
         out = torch.full((n, max_length), PAD_ID, dtype=torch.long, device=device)
         out[:, : prefix.shape[1]] = prefix
         finished = (prefix == EOS_ID).any(dim=1) | (prefix[:, -1] == PAD_ID)
-        # <pad>, <bos> and <unk> are never targets (pad is ignored by the loss): never draw them.
-        never = torch.zeros(self.output.out_features, dtype=torch.bool, device=device)
-        never[[PAD_ID, BOS_ID, UNK_ID]] = True
         logits, state = self(prefix, condition)
-        step_logits = logits[:, -1].masked_fill(never, float("-inf"))
+        step_logits = mask_never_drawn(logits[:, -1])
         for position in range(prefix.shape[1], max_length):
             if position == 1:  # an empty SMILES is no molecule: the first token is never <eos>
                 step_logits = step_logits.clone()
@@ -125,7 +130,7 @@ class TokenDecoder(nn.Module):
             if bool(finished.all()):
                 break
             logits, state = self(token.unsqueeze(1), condition, state)
-            step_logits = logits[:, -1].masked_fill(never, float("-inf"))
+            step_logits = mask_never_drawn(logits[:, -1])
         return out
 
 

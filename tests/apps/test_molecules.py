@@ -10,9 +10,10 @@ from rdkit import Chem
 from rdkit.Chem import Crippen
 from typer.testing import CliRunner
 
-from condgen.apps.molecules import decoded_latents, default_temperature, sample_molecules, target_report
+from condgen.apps.molecules import Decoding, decoded_latents, resolve_decoding, sample_molecules, target_report
 from condgen.cli import app
 from condgen.data.molecules import smiles_dataset
+from condgen.errors import ConfigError
 from condgen.metrics.molecules.reference import smiles_hashes
 from condgen.models import build_model
 from condgen.plugin import PluginConfig, fit_plugin
@@ -69,10 +70,12 @@ def test_cli_sample_props_and_metrics(molecule_plugin, tmp_path):
     _, directory = molecule_plugin
     out = tmp_path / "gen.smi"
     result = runner.invoke(app, ["mol", "sample", str(directory), "--target", "logp=3.5", "-n", "40", "--seed", "2",
-                                 "--temperature", "0", "--style-scale", "0.3", "--out", str(out),
+                                 "--beam", "3", "--style-scale", "0.3", "--out", str(out),
                                  "--report", str(tmp_path / "report.json")])
     assert result.exit_code == 0, result.output
-    report = json.loads((tmp_path / "report.json").read_text())["targets"]["logp"]
+    saved = json.loads((tmp_path / "report.json").read_text())
+    report = saved["targets"]["logp"]
+    assert saved["beam"] == 3 and "beam search (width 3)" in result.output
     assert report["target"] == 3.5 and 0 < report["validity"] <= 1 and "logp=3.5: mean" in result.output
     lines = out.read_text().splitlines()
     assert len(lines) == 40 and all(lines)
@@ -126,11 +129,44 @@ def test_decoded_labels_are_the_properties_of_what_the_decoder_makes(molecule_pl
     backbone = plugin.backbone
     molecules = smiles_dataset(LOW + HIGH, tokens=backbone.config.tokens, max_length=backbone.config.max_length,
                                properties=["logp"])
-    latents = decoded_latents(backbone, molecules, temperature=0.0, n_jobs=1)
+    latents = decoded_latents(backbone, molecules, n_jobs=1)  # the plugin's decoding: beam search, width 5
     with torch.no_grad():
-        decoded = backbone.decode_smiles(backbone.encode(molecules.examples()), temperature=0)
+        decoded = backbone.decode_smiles(backbone.encode(molecules.examples()), beam_width=5)
     for value, smiles in zip(latents.attributes[:, 0].tolist(), decoded, strict=True):
         mol = Chem.MolFromSmiles(smiles)
         assert math.isnan(value) if mol is None else value == pytest.approx(Crippen.MolLogP(mol), abs=1e-6)
-    assert latents.data.shape == (12, backbone.latent_dim) and latents.spec["decode_temperature"] == 0.0
-    assert default_temperature(latents) == 0.0 and default_temperature(backbone) == 1.0
+    assert latents.data.shape == (12, backbone.latent_dim)
+    assert latents.spec["decoding"] == {"temperature": 0.0, "beam": 5}
+
+
+def test_decoding_defaults_and_conflicts(molecule_plugin):
+    plugin, _ = molecule_plugin
+    backbone = plugin.backbone
+    assert resolve_decoding(plugin) == Decoding(0.0, 5)  # a plugin decodes the most likely molecule of a latent
+    assert resolve_decoding(backbone) == Decoding(1.0, 1)  # a SMILES model samples its distribution
+    assert resolve_decoding(plugin, temperature=1.0) == Decoding(1.0, 1)
+    assert resolve_decoding(backbone, beam=3) == Decoding(0.0, 3)
+    with pytest.raises(ConfigError, match="no --temperature"):
+        resolve_decoding(plugin, temperature=0.7, beam=3)
+    with pytest.raises(ConfigError, match="must be ≥ 1"):
+        resolve_decoding(plugin, beam=0)
+    charrnn = build_model("charrnn", smiles_dataset(LOW + HIGH), hidden=8, layers=1)
+    with pytest.raises(ConfigError, match="latent SMILES model"):
+        resolve_decoding(charrnn, beam=3)
+    beamed = sample_molecules(plugin, 8, {"logp": 3.0}, seed=4)
+    again = sample_molecules(plugin, 8, {"logp": 3.0}, seed=4)
+    z = plugin.sample_latent(8, {"logp": 3.0}, generator=torch.Generator().manual_seed(4))
+    assert beamed == again == backbone.decode_smiles(z, beam_width=5)
+
+
+def test_the_shipped_zinc_vae_moves_logp_towards_its_targets():
+    from condgen.apps.molecules import load_molecule_generator
+
+    plugin = load_molecule_generator("zinc-vae")
+    means = {}
+    for goal in (1.5, 4.5):
+        smiles = sample_molecules(plugin, 40, {"logp": goal}, seed=0)
+        values = [logp(s) for s in smiles if Chem.MolFromSmiles(s) is not None]
+        assert len(values) >= 20  # at least half valid
+        means[goal] = np.mean(values)
+    assert means[1.5] < 2.5 and means[4.5] > 3.5

@@ -1,5 +1,6 @@
 """Token decoder sampling rules and the padding-invariant sequence encoder."""
 
+import pytest
 import torch
 
 from condgen.nn.sequence import BOS_ID, EOS_ID, PAD_ID, UNK_ID, SequenceEncoder, TokenDecoder, token_nll
@@ -41,3 +42,37 @@ def test_encoder_ignores_padding_and_nll_ignores_pad_targets():
     targets = torch.tensor([[5, 6, EOS_ID, PAD_ID]])
     expected = -torch.log_softmax(logits, dim=2)[0, [0, 1, 2], [5, 6, EOS_ID]].sum()
     assert torch.allclose(token_nll(logits, targets), expected.unsqueeze(0))
+
+
+def _sequence_log_prob(decoder, condition, row):
+    """log p(row) under ``decoder`` with sampling's support (never-drawn tokens masked, no empty sequence)."""
+    from condgen.nn.sequence import mask_never_drawn
+
+    ids = torch.tensor([row])
+    logits = mask_never_drawn(decoder.teacher_forced_logits(ids, condition))
+    logits[:, 0, EOS_ID] = float("-inf")
+    log_p = torch.log_softmax(logits, dim=2)[0, torch.arange(len(row) - 1), ids[0, 1:]]
+    return log_p[ids[0, 1:] != PAD_ID].sum().item()
+
+
+def test_beam_search_of_width_one_is_greedy_and_a_wide_beam_finds_the_most_likely_sequence():
+    import itertools
+
+    torch.manual_seed(3)
+    # Tokens: 4 specials + 2 symbols, sequences of at most 3 symbols: few enough to enumerate all.
+    decoder = TokenDecoder(vocab_size=6, embedding_dim=4, hidden=8, layers=1, condition_dim=2)
+    with torch.no_grad():
+        decoder.output.bias[EOS_ID] -= 1.0  # prefer longer sequences, so greedy is not trivially best
+    condition, length = torch.randn(16, 2), 5
+    greedy = decoder.sample(16, length, condition, temperature=0)
+    assert torch.equal(decoder.beam_search(condition, length, beam_width=1), greedy)
+    best = decoder.beam_search(condition, length, beam_width=20)
+    candidates = [[BOS_ID, *body, EOS_ID] + [PAD_ID] * (length - 2 - len(body))
+                  for size in (1, 2, 3) for body in itertools.product((4, 5), repeat=size)]
+    candidates += [[BOS_ID, *body] for body in itertools.product((4, 5), repeat=4)]  # truncated at max_length
+    with torch.no_grad():
+        for row in range(16):
+            scores = [_sequence_log_prob(decoder, condition[row:row + 1], c) for c in candidates]
+            found = _sequence_log_prob(decoder, condition[row:row + 1], best[row].tolist())
+            assert found == pytest.approx(max(scores), abs=1e-5)
+            assert found >= _sequence_log_prob(decoder, condition[row:row + 1], greedy[row].tolist()) - 1e-6

@@ -119,3 +119,30 @@ def test_targets_sampling_and_posterior():
     assert posterior["smile"].item() == pytest.approx(expected, rel=1e-5)
     assert posterior["age"].item() == pytest.approx(45.0)
     assert posterior["hair"].argmax().item() == 0 and posterior["hair"].sum().item() == pytest.approx(1.0)
+
+
+def test_unset_continuous_attributes_are_drawn_given_the_set_ones():
+    from condgen.plugin.priors import score_correlation
+
+    schema = AttributeSchema([Attribute("a", "continuous", mean=0.0, std=1.0),
+                              Attribute("b", "continuous", mean=0.0, std=1.0)])
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(20000, generator=generator, dtype=torch.float64)
+    b = 0.8 * a + 0.6 * torch.randn(20000, generator=generator, dtype=torch.float64)
+    values = torch.stack([a, b], dim=1)
+    values[:50, 1] = NAN  # rows with a missing label are left out of the correlation
+    levels = torch.linspace(0, 1, 101, dtype=torch.float64)
+    quantiles = {name: torch.quantile(values[:, i][~values[:, i].isnan()], levels).tolist()
+                 for i, name in enumerate("ab")}
+    correlation = score_correlation(schema, values, quantiles)
+    assert correlation["names"] == ["a", "b"] and correlation["matrix"][0][1] == pytest.approx(0.8, abs=0.02)
+
+    prior = AttributePrior(schema, quantiles=quantiles, correlation=correlation)
+    given = prior.sample(8000, {"a": 1.5}, sigma=0.05, generator=generator)
+    assert torch.equal(given[:, 0], torch.full((8000,), 1.5))
+    assert given[:, 1].mean().item() == pytest.approx(0.8 * 1.5, abs=0.05)  # E[b | a] of the data
+    assert given[:, 1].std().item() == pytest.approx(0.6, abs=0.05)
+    free = prior.sample(8000, {}, sigma=0.05, generator=generator)
+    assert torch.corrcoef(free.T)[0, 1].item() == pytest.approx(0.8, abs=0.03)
+    independent = AttributePrior(schema, quantiles=quantiles).sample(8000, {"a": 1.5}, sigma=0.05, generator=generator)
+    assert independent[:, 1].mean().item() == pytest.approx(0.0, abs=0.05)  # without a copula: the marginal

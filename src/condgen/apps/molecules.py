@@ -12,6 +12,7 @@ import csv
 import io
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,21 @@ from condgen.errors import ConfigError
 #: |property − target| ≤ tolerance counts as a success (logP as in the plugin-on-CharVAE studies).
 TARGET_TOLERANCES = {"logp": 0.5, "tpsa": 10.0, "sas": 0.5, "qed": 0.1, "molwt": 25.0}
 SAMPLING_BATCH = 500
+#: Beam width with which a molecule plugin decodes its latents unless told otherwise.
+PLUGIN_BEAM_WIDTH = 5
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How a latent (or a SMILES model) becomes a string: tokens drawn at ``temperature`` (1: the
+    model's distribution, 0: greedy), or, with ``beam`` > 1, the most likely SMILES a beam search
+    of that width finds (deterministic: the mode of p(x | z), the molecule a latent stands for)."""
+
+    temperature: float = 1.0
+    beam: int = 1
+
+    def __str__(self) -> str:
+        return f"beam search (width {self.beam})" if self.beam > 1 else f"temperature {self.temperature:g}"
 
 
 def is_smiles_model(model: Any) -> bool:
@@ -43,15 +59,16 @@ def load_molecule_generator(name_or_dir: str | Path):
 
 
 def sample_molecules(model, n: int, targets: Mapping[str, Any] | None = None, temperature: float | None = None,
-                     seed: int = 0, style_scale: float = 1.0, progress: bool = False) -> list[str]:
+                     seed: int = 0, style_scale: float = 1.0, progress: bool = False,
+                     beam: int | None = None) -> list[str]:
     """``n`` SMILES from a SMILES model, or from a molecule plugin with property ``targets``.
 
     Args:
         model: a SMILES model (CharRNN, VAE, AAE, ORGAN) or a plugin over a latent one.
         targets: plugin only: attribute → value (e.g. ``{"logp": 3.0}``); attributes left out are
-            drawn from their distribution in the plugin's training data.
-        temperature: divides the decoder's logits (1: the model's distribution; 0: greedy); None: the
-            model's default (:func:`default_temperature`).
+            drawn as they occur in the plugin's training data given the set ones.
+        temperature, beam: the :class:`Decoding` (see :func:`resolve_decoding`; None: the model's
+            default, a beam search of width 5 for a plugin, temperature 1 for a SMILES model).
         seed: equal seeds give equal molecules.
         style_scale: plugin only: scale of the non-attribute ("style") coordinates.
     """
@@ -63,7 +80,7 @@ def sample_molecules(model, n: int, targets: Mapping[str, Any] | None = None, te
     if targets and not isinstance(model, Plugin):
         raise ConfigError("--target needs a molecule plugin (e.g. zinc-vae); fit one with `condgen plugin fit "
                           "SMILES_VAE_DIR --attrs logp,tpsa,sas`")
-    temperature = default_temperature(model) if temperature is None else temperature
+    decoding = resolve_decoding(model, temperature, beam)
     generator = torch.Generator().manual_seed(seed)
     smiles: list[str] = []
     bar = ProgressBar(n, 0, progress, description="sampling")
@@ -72,9 +89,11 @@ def sample_molecules(model, n: int, targets: Mapping[str, Any] | None = None, te
             size = min(SAMPLING_BATCH, n - len(smiles))
             if isinstance(model, Plugin):
                 z = model.sample_latent(size, targets, style_scale=style_scale, generator=generator)
-                smiles += model.backbone.decode_smiles(z, temperature, generator)
+                smiles += model.backbone.decode_smiles(z, decoding.temperature, generator, decoding.beam)
+            elif decoding.beam > 1:
+                smiles += model.decode_smiles(model.sample_latent(size, generator), beam_width=decoding.beam)
             else:
-                smiles += model.sample_smiles(size, temperature, generator)
+                smiles += model.sample_smiles(size, decoding.temperature, generator)
             bar.update(len(smiles), {})
     finally:
         bar.close()
@@ -151,16 +170,17 @@ def molecule_plugin_data(backbone, data: str | None, attributes: Sequence[str], 
 
 
 @torch.no_grad()
-def decoded_latents(backbone, molecules, temperature: float = 0.0, batch_size: int = SAMPLING_BATCH,
-                    seed: int = 0, n_jobs: int = -1, progress: bool = False):
+def decoded_latents(backbone, molecules, decoding: Decoding = Decoding(0.0, PLUGIN_BEAM_WIDTH),
+                    batch_size: int = SAMPLING_BATCH, seed: int = 0, n_jobs: int = -1, progress: bool = False):
     """Latents of ``molecules`` labelled with the properties of what the decoder makes of them.
 
-    Each molecule is encoded (``z = encode(x)``) and decoded again at ``temperature`` (0: greedy);
-    the attributes of ``z`` are the properties of that decoded SMILES (NaN — a missing label — if it
-    is invalid). A plugin fitted on these learns the decoder's own map from latents to properties, so
-    an imperfect reconstruction does not bias its targets towards the data mean; sample it at the same
-    temperature. ``molecules`` is a SMILES data set in the backbone's vocabulary with the wanted
-    properties as attributes (:func:`molecule_plugin_data`); returns a LabeledDataset of latents.
+    Each molecule is encoded (``z = encode(x)``) and decoded again with ``decoding`` (default: the
+    plugin's own, a beam search of width 5); the attributes of ``z`` are the properties of that
+    decoded SMILES (NaN — a missing label — if it is invalid). A plugin fitted on these learns the
+    decoder's own map from latents to properties, so an imperfect reconstruction does not bias its
+    targets towards the data mean; it samples with the same decoding. ``molecules`` is a SMILES data
+    set in the backbone's vocabulary with the wanted properties as attributes
+    (:func:`molecule_plugin_data`); returns a LabeledDataset of latents.
     """
     from condgen.data.dataset import LabeledDataset
     from condgen.data.molecules import property_values
@@ -176,20 +196,42 @@ def decoded_latents(backbone, molecules, temperature: float = 0.0, batch_size: i
             x = molecules.examples(slice(start, start + batch_size)).to(backbone_device(backbone))
             z = backbone.encode(x)
             latents.append(z.float().cpu())
-            decoded += backbone.decode_smiles(z, temperature, generator)
+            decoded += backbone.decode_smiles(z, decoding.temperature, generator, decoding.beam)
             bar.update(len(decoded), {})
     bar.close()
     values = property_values(decoded, names, n_jobs)
     attributes = torch.from_numpy(np.stack([values[n] for n in names], axis=1)).float()
-    spec = {**molecules.spec, "labels": "decoded", "decode_temperature": temperature}
+    spec = {**molecules.spec, "labels": "decoded", "decoding": asdict(decoding)}
     return LabeledDataset(torch.cat(latents), attributes, molecules.schema.with_statistics(attributes), spec)
 
 
-def default_temperature(model) -> float:
-    """The decoding temperature a model is meant to be sampled at: a plugin fitted on decoded labels
-    uses the temperature of those decodings; everything else 1 (the model's own distribution)."""
-    spec = getattr(model, "data_spec", None) or getattr(model, "spec", None) or {}
-    return float(spec.get("decode_temperature", 1.0))
+def resolve_decoding(model, temperature: float | None = None, beam: int | None = None) -> Decoding:
+    """The :class:`Decoding` asked for (``temperature`` and/or ``beam``), or the model's default.
+
+    Defaults: a molecule plugin decodes each targeted latent by a beam search of width
+    :data:`PLUGIN_BEAM_WIDTH` (a plugin fitted on decoded labels: the decoding of those labels); a
+    SMILES model samples its own distribution (temperature 1). A beam needs a latent model: CharRNN
+    and ORGAN have a single most likely SMILES.
+    """
+    from condgen.plugin import Plugin
+
+    if temperature is not None and temperature < 0:
+        raise ConfigError(f"temperature must be ≥ 0, got {temperature}")
+    if beam is not None and beam < 1:
+        raise ConfigError(f"--beam must be ≥ 1, got {beam}")
+    if beam is not None and beam > 1:
+        if temperature not in (None, 0):
+            raise ConfigError("--beam decodes the most likely SMILES and takes no --temperature; drop one of them")
+        if not (isinstance(model, Plugin) or getattr(model, "has_encoder", False)):
+            raise ConfigError("--beam needs a latent SMILES model (smiles-vae, smiles-aae) or a molecule plugin; "
+                              "a CharRNN or ORGAN has one most likely SMILES, sample it with --temperature")
+        return Decoding(0.0, beam)
+    if temperature is not None or beam is not None:
+        return Decoding(0.0 if temperature is None else float(temperature), 1)
+    spec = getattr(model, "data_spec", None) or {}
+    if "decoding" in spec:
+        return Decoding(**spec["decoding"])
+    return Decoding(0.0, PLUGIN_BEAM_WIDTH) if isinstance(model, Plugin) else Decoding()
 
 
 def properties_csv(smiles_path: str | Path, out: str | Path, names: Sequence[str] | None = None,

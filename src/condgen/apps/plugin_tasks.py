@@ -34,14 +34,15 @@ def backbone_data(backbone, data: str | None) -> LabeledDataset:
 def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], out: Path, *, data: str | None = None,
                          classifier_dir: str | None = None, steps: int = 3000, batch_size: int = 256,
                          n_latents: int = 20000, seed: int = 0, coupling: str | None = None,
-                         progress: bool = True, labels: str = "data"):
+                         progress: bool = True, labels: str = "data", sigma: float | None = None):
     """Fit a plugin on a saved backbone and save it to ``out``; returns ``(plugin, seconds)``.
 
     A backbone with an encoder is fitted on its data's latents and labels; a GAN needs
     ``classifier_dir`` (an attribute classifier that labels its decoded samples). A SMILES backbone
     is fitted on ``n_latents`` molecules of its data with RDKit properties as attributes: of the
-    molecules themselves (``labels="data"``) or of their greedy decodings (``labels="decoded"``, see
-    :func:`condgen.apps.molecules.decoded_latents`).
+    molecules themselves (``labels="data"``) or of their decodings (``labels="decoded"``, see
+    :func:`condgen.apps.molecules.decoded_latents`). ``coupling`` and ``sigma`` (the final σ of the
+    attribute coordinates) override :class:`~condgen.plugin.PluginConfig`'s defaults.
     """
     from condgen.apps.molecules import decoded_latents, is_smiles_model, molecule_plugin_data
     from condgen.plugin import PluginConfig, fit_plugin
@@ -66,7 +67,8 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
                               "`condgen classifier train`) to label its samples")
         labeller = load(classifier_dir)
     dataset.schema.validate_names(attributes)
-    config = PluginConfig(coupling=coupling) if coupling else PluginConfig()
+    overrides = {"coupling": coupling, "sigma_end": sigma}
+    config = PluginConfig(**{key: value for key, value in overrides.items() if value is not None})
     started = time.perf_counter()
     plugin = fit_plugin(backbone, dataset, list(attributes), config=config, labeller=labeller, n_latents=n_latents,
                         latents=latents,
@@ -78,7 +80,7 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
         "seconds": seconds, "backbone": str(resolve(backbone_dir).resolve()), "attributes": list(attributes),
         "data": data, "classifier": str(Path(classifier_dir).resolve()) if classifier_dir else None,
         "steps": steps, "batch_size": batch_size, "n_latents": n_latents, "seed": seed, "coupling": coupling,
-        "labels": labels,
+        "labels": labels, "sigma": sigma,
     })
     return plugin, seconds
 

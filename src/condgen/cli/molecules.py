@@ -23,9 +23,11 @@ def mol_sample(
     n: Annotated[int, typer.Option("-n", help="number of molecules")] = 1000,
     target: Annotated[list[str] | None, typer.Option(help="plugin: target property ATTR=VALUE, repeatable "
                                                           "(e.g. --target logp=3.0 --target tpsa=60)")] = None,
-    temperature: Annotated[float | None, typer.Option(help="decoder temperature (1: the model's distribution, "
-                                                           "0: greedy; default: 1, or the temperature a plugin "
-                                                           "was fitted at)")] = None,
+    temperature: Annotated[float | None, typer.Option(help="draw tokens at this temperature (1: the model's "
+                                                           "distribution, 0: greedy; SMILES models: 1)")] = None,
+    beam: Annotated[int | None, typer.Option(help="decode each latent to the most likely SMILES found by a beam "
+                                                  "search of this width (VAE, AAE, plugins); default for plugins: "
+                                                  "5")] = None,
     style_scale: Annotated[float, typer.Option(help="plugin: scale of the non-attribute latent coordinates "
                                                     "(lower: closer to typical molecules, less diverse)")] = 1.0,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
@@ -37,22 +39,22 @@ def mol_sample(
     per target."""
     from condgen.apps.molecules import (
         canonical_or_none,
-        default_temperature,
         load_molecule_generator,
+        resolve_decoding,
         sample_molecules,
         target_report,
         write_smiles,
     )
 
     model = load_molecule_generator(model_dir)
-    temperature = default_temperature(model) if temperature is None else temperature
+    decoding = resolve_decoding(model, temperature, beam)
     targets = parse_assignments(target, "--target")
-    smiles = sample_molecules(model, n, targets or None, temperature=temperature, seed=seed,
-                              style_scale=style_scale, progress=True)
+    smiles = sample_molecules(model, n, targets or None, temperature=decoding.temperature, beam=decoding.beam,
+                              seed=seed, style_scale=style_scale, progress=True)
     write_smiles(smiles, out_path)
     canonical = canonical_or_none(smiles)
     valid = [c for c in canonical if c is not None]
-    summary = f"wrote {len(smiles)} SMILES to {out_path}: valid {len(valid) / len(smiles):.3f}"
+    summary = f"wrote {len(smiles)} SMILES ({decoding}) to {out_path}: valid {len(valid) / len(smiles):.3f}"
     if valid:
         summary += f", unique {len(set(valid)) / len(valid):.3f}"
     console.print(summary)
@@ -73,7 +75,8 @@ def mol_sample(
     if report_path is not None:
         from condgen.artifact import atomic_write_json
 
-        atomic_write_json(report_path, {"model": str(model_dir), "n": n, "seed": seed, "temperature": temperature,
+        atomic_write_json(report_path, {"model": str(model_dir), "n": n, "seed": seed,
+                                        "temperature": decoding.temperature, "beam": decoding.beam,
                                         "style_scale": style_scale, "targets": reports,
                                         "validity": len(valid) / len(smiles)})
         console.print(f"wrote {report_path}")

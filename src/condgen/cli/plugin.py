@@ -28,9 +28,12 @@ def plugin_fit(
     n_latents: Annotated[int, typer.Option(help="GAN backbones: number of sampled latents to label; SMILES "
                                                 "backbones: number of molecules")] = 20000,
     coupling: Annotated[str | None, typer.Option(help="affine (RealNVP, default) or additive (NICE)")] = None,
+    sigma: Annotated[float | None, typer.Option(help="final width σ of the attribute coordinates around their "
+                                                     "labels (default 0.2; smaller: tighter control of "
+                                                     "continuous attributes)")] = None,
     seed: Annotated[int, typer.Option(help="training seed")] = 0,
     labels: Annotated[str, typer.Option(help="SMILES backbones: label latents with the properties of the data "
-                                             "molecules ('data') or of their greedy decodings ('decoded')")]
+                                             "molecules ('data') or of their decodings ('decoded')")]
     = "data",
 ) -> None:
     """Fit a plugin flow on the latents of a frozen backbone; the backbone never changes."""
@@ -38,7 +41,8 @@ def plugin_fit(
 
     _, seconds = fit_plugin_from_dirs(backbone_dir, split_names(attrs), out_dir, data=data,
                                       classifier_dir=classifier, steps=steps, batch_size=batch_size,
-                                      n_latents=n_latents, seed=seed, coupling=coupling, labels=labels)
+                                      n_latents=n_latents, seed=seed, coupling=coupling, labels=labels,
+                                      sigma=sigma)
     console.print(f"saved plugin to [bold]{out_dir}[/] ({seconds:.1f} s)")
 
 

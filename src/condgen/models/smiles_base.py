@@ -95,16 +95,21 @@ class LatentSmilesModel(SmilesModel):
     decoder: torch.nn.Module  # a condgen.nn.sequence.TokenDecoder conditioned on z
 
     def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None, temperature: float = 1.0,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """Token ids ``int64 [B, max_length]`` decoded from ``z [B, latent_dim]`` (0: greedy)."""
+               generator: torch.Generator | None = None, beam_width: int = 1) -> torch.Tensor:
+        """Token ids ``int64 [B, max_length]`` decoded from ``z [B, latent_dim]``: drawn at
+        ``temperature`` (0: greedy), or, with ``beam_width`` > 1, the most likely SMILES that a beam
+        search of that width finds (deterministic; temperature is then not used)."""
+        if beam_width > 1:
+            return self.decoder.beam_search(z, self.config.max_length, beam_width)
         return self.decoder.sample(z.shape[0], self.config.max_length, condition=z, temperature=temperature,
                                    generator=generator)
 
     @torch.no_grad()
     def decode_smiles(self, z: torch.Tensor, temperature: float = 1.0,
-                      generator: torch.Generator | None = None) -> list[str]:
-        """SMILES strings decoded from ``z [B, latent_dim]``."""
-        return self.vocabulary.decode_batch(self.decode(z, temperature=temperature, generator=generator).cpu().numpy())
+                      generator: torch.Generator | None = None, beam_width: int = 1) -> list[str]:
+        """SMILES strings decoded from ``z [B, latent_dim]`` (see :meth:`decode`)."""
+        ids = self.decode(z, temperature=temperature, generator=generator, beam_width=beam_width)
+        return self.vocabulary.decode_batch(ids.cpu().numpy())
 
     def sample_ids(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.decode(self.sample_latent(n, generator), temperature=temperature, generator=generator)

@@ -133,6 +133,50 @@ class TokenDecoder(nn.Module):
             step_logits = mask_never_drawn(logits[:, -1])
         return out
 
+    @torch.no_grad()
+    def beam_search(self, condition: torch.Tensor | None, max_length: int, beam_width: int = 5,
+                    n: int | None = None) -> torch.Tensor:
+        """``int64 [n, max_length]``: for each row, the most likely sequence that a beam of
+        ``beam_width`` partial sequences finds (summed token log-probabilities; width 1 is greedy).
+
+        Deterministic: it decodes the mode of p(x | condition), not a sample. ``condition [n, C]``
+        (``n`` is taken from it; pass ``n`` for an unconditional decoder, where every row is the same).
+        """
+        if beam_width < 1:
+            raise ConfigError(f"beam width must be ≥ 1, got {beam_width}")
+        n = condition.shape[0] if condition is not None else n
+        if n is None:
+            raise ConfigError("beam_search needs a condition or n")
+        device, k = self.output.weight.device, beam_width
+        repeated = condition.repeat_interleave(k, dim=0) if condition is not None else None
+        out = torch.full((n * k, max_length), PAD_ID, dtype=torch.long, device=device)
+        out[:, 0] = BOS_ID
+        scores = torch.full((n, k), float("-inf"), device=device)
+        scores[:, 0] = 0.0  # all beams start as the same <bos>: keep one so the first step has k distinct tokens
+        finished = torch.zeros(n * k, dtype=torch.bool, device=device)
+        only_pad = torch.full((self.output.out_features,), float("-inf"), device=device)
+        only_pad[PAD_ID] = 0.0  # a finished beam extends by <pad> at no cost
+        logits, state = self(out[:, :1], repeated)
+        rows = torch.arange(n, device=device).unsqueeze(1) * k
+        for position in range(1, max_length):
+            log_p = torch.log_softmax(mask_never_drawn(logits[:, -1]).float(), dim=1)
+            if position == 1:
+                log_p[:, EOS_ID] = float("-inf")
+            log_p = torch.where(finished.unsqueeze(1), only_pad, log_p)
+            vocab = log_p.shape[1]
+            scores, index = (scores.view(-1, 1) + log_p).view(n, k * vocab).topk(k, dim=1)
+            parents = (rows + torch.div(index, vocab, rounding_mode="floor")).flatten()
+            token = (index % vocab).flatten()
+            out = out[parents]
+            out[:, position] = token
+            finished = finished[parents] | (token == EOS_ID) | (token == PAD_ID)
+            if bool(finished.all()):
+                break
+            state = (state[0][:, parents], state[1][:, parents]) if self.cell == "lstm" else state[:, parents]
+            logits, state = self(token.unsqueeze(1), repeated, state)
+        best = scores.argmax(dim=1)
+        return out[rows.squeeze(1) + best]
+
 
 class SequenceEncoder(nn.Module):
     """A (bidirectional) GRU reading ``ids [B, L]``; returns the final hidden states ``[B, out_dim]``."""

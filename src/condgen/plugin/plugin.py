@@ -23,7 +23,7 @@ from condgen.errors import ArtifactError, ConfigError, DataError
 from condgen.models.base import Batch, OptimizerGroup, TrainableModule
 from condgen.plugin.backbone import backbone_device, backbone_has_encoder, check_backbone, eval_mode
 from condgen.plugin.flow import LatentFlow
-from condgen.plugin.priors import AttributePrior, standard_normal_log_prob
+from condgen.plugin.priors import AttributePrior, score_correlation, standard_normal_log_prob
 from condgen.plugin.schedule import make_schedule
 
 BACKBONE_DIR = "backbone"
@@ -67,16 +67,17 @@ class Plugin(TrainableModule):
         latent_dim: D of the backbone.
         backbone: the frozen generative model (kept outside this module's parameters and
             state: it is neither trained nor stored in ``model.safetensors``).
-        category_rates, quantiles: prior statistics, see :class:`~condgen.plugin.priors.AttributePrior`.
+        category_rates, quantiles, correlation: prior statistics, see :class:`~condgen.plugin.priors.AttributePrior`.
     """
 
     config_class = PluginConfig
 
     def __init__(self, config: PluginConfig, schema: AttributeSchema, latent_dim: int, backbone=None,
                  category_rates: Mapping[str, Sequence[float]] | None = None,
-                 quantiles: Mapping[str, Sequence[float]] | None = None):
+                 quantiles: Mapping[str, Sequence[float]] | None = None,
+                 correlation: Mapping[str, Any] | None = None):
         super().__init__(config, schema)
-        self.prior = AttributePrior(schema, config.balanced, category_rates, quantiles)
+        self.prior = AttributePrior(schema, config.balanced, category_rates, quantiles, correlation)
         if self.prior.width > latent_dim:
             raise ConfigError(f"{self.prior.width} attribute coordinates do not fit a {latent_dim}-d latent; "
                               "choose fewer attributes")
@@ -113,7 +114,7 @@ class Plugin(TrainableModule):
     # -- training (called by condgen.train.train) ------------------------------------------------------
     @torch.no_grad()
     def set_data_statistics(self, latents: torch.Tensor, values: torch.Tensor) -> None:
-        """Fit the latent standardisation and the prior's class shares / quantiles on training data.
+        """Fit the latent standardisation and the prior's class shares, quantiles and score correlation.
 
         ``latents [N, D]``, ``values [N, K]`` in schema encoding (NaN = missing).
         """
@@ -130,7 +131,8 @@ class Plugin(TrainableModule):
             elif attribute.kind == "continuous":
                 standardised = (observed - attribute.mean) / attribute.std
                 quantiles[attribute.name] = torch.quantile(standardised, levels).tolist()
-        self.prior = AttributePrior(self.schema, self.config.balanced, rates, quantiles)
+        correlation = score_correlation(self.schema, values.double(), quantiles)
+        self.prior = AttributePrior(self.schema, self.config.balanced, rates, quantiles, correlation)
 
     def optimizer_groups(self) -> dict[str, OptimizerGroup]:
         return {"flow": OptimizerGroup(list(self.flow.parameters()), lr=self.config.lr, betas=(0.9, 0.999),
@@ -274,7 +276,8 @@ class Plugin(TrainableModule):
             "config": asdict(self.config),
             "attributes": self.schema.to_dict(),
             "latent_dim": self.latent_dim,
-            "prior": {"category_rates": self.prior.category_rates, "quantiles": self.prior.quantiles},
+            "prior": {"category_rates": self.prior.category_rates, "quantiles": self.prior.quantiles,
+                      "correlation": self.prior.correlation},
             "backbone": {"saved": savable, "kind": getattr(backbone, "kind", None) if savable else None,
                          "type": type(backbone).__name__ if backbone is not None else None},
             "data": self.data_spec,
@@ -319,7 +322,8 @@ class Plugin(TrainableModule):
             kind = body.get("backbone", {}).get("type") or "unknown"
             raise ArtifactError(f"{directory}: the plugin was saved without its backbone (a {kind}); "
                                 "load it with condgen.plugin.Plugin.load(directory, backbone=...)")
-        plugin = cls(config, schema, latent_dim, None, prior.get("category_rates"), prior.get("quantiles"))
+        plugin = cls(config, schema, latent_dim, None, prior.get("category_rates"), prior.get("quantiles"),
+                     prior.get("correlation"))
         plugin.data_spec = dict(body.get("data", {}))
         plugin.load_weights(directory)
         plugin.attach_backbone(backbone)

@@ -14,6 +14,12 @@ Each attribute owns a block of coordinates of ``u = f(z)`` (its *width*):
   missing label gives the equal mixture of the C components. Every coordinate then reads as a
   one-vs-rest binary attribute and all vertices are equidistant (2√2 apart).
 
+Attributes left out of a generation request are drawn from the data: binary and categorical labels
+from their shares, continuous ones from their empirical quantiles — jointly, through a Gaussian
+copula (the correlation of their normal scores), and conditioned on the continuous attributes that
+*are* set. So asking a molecule plugin for logP = 4.5 draws TPSA and SAS as they occur with
+logP = 4.5 in the training data, not from their overall distribution.
+
 All log-densities are natural logarithms of densities.
 """
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch.distributions import Normal
@@ -110,13 +117,18 @@ class AttributePrior:
             (uniform when absent).
         quantiles: ``{name: [q_0, …, q_Q]}`` standardised label quantiles of continuous attributes
             at evenly spaced levels 0…1, used to draw unset continuous labels (N(0, 1) when absent).
+        correlation: ``{"names": [...], "matrix": [[...]]}``: correlation of the normal scores of
+            those continuous attributes (:func:`score_correlation`); unset ones are then drawn
+            jointly and given the set ones. Absent: each is drawn on its own.
     """
 
     def __init__(self, schema: AttributeSchema, balanced: bool = True,
                  category_rates: Mapping[str, Sequence[float]] | None = None,
-                 quantiles: Mapping[str, Sequence[float]] | None = None):
+                 quantiles: Mapping[str, Sequence[float]] | None = None,
+                 correlation: Mapping[str, Any] | None = None):
         self.schema = schema
         self.balanced = balanced
+        self.correlation = dict(correlation) if correlation else None
         self.category_rates = {a.name: list((category_rates or {}).get(a.name, [1 / a.width] * a.width))
                                for a in schema if a.kind == "categorical"}
         self.quantiles = {k: list(v) for k, v in (quantiles or {}).items()}
@@ -173,16 +185,48 @@ class AttributePrior:
         the others are drawn from the prior: a label from the data distribution (Bernoulli(p),
         the class shares, or the stored quantiles), then the coordinates from that label's component.
         """
+        scores = self._copula_scores(n, targets, generator)
         blocks = []
         for attribute in self.schema:
             if attribute.name in targets:
                 centre = self.target(attribute.name, targets[attribute.name]).expand(n, -1)
                 blocks.append(centre + noise * torch.randn(n, attribute.width, generator=generator))
+            elif attribute.name in scores:
+                table = torch.tensor(self.quantiles[attribute.name])
+                label = _interpolate_quantiles(table, _normal_cdf(scores[attribute.name]))
+                blocks.append((label + sigma * torch.randn(n, generator=generator)).unsqueeze(1))
             else:
                 blocks.append(self._sample_unset(attribute, n, sigma, generator))
         if not blocks:
             return torch.zeros(n, 0)
         return torch.cat(blocks, dim=1)
+
+    def _copula_scores(self, n: int, targets: Mapping[str, float],
+                       generator: torch.Generator | None) -> dict[str, torch.Tensor]:
+        """Normal scores ``{name: [n]}`` of the unset continuous attributes of the copula, drawn
+        jointly from N(0, R) conditioned on the scores of the set ones (Gaussian conditioning)."""
+        if not self.correlation:
+            return {}
+        names = list(self.correlation["names"])
+        unset = [i for i, name in enumerate(names) if name not in targets]
+        given = [i for i, name in enumerate(names) if name in targets]
+        if not unset:
+            return {}
+        r = torch.tensor(self.correlation["matrix"], dtype=torch.float64)
+        mean = torch.zeros(len(unset), dtype=torch.float64)
+        covariance = r[unset][:, unset]
+        if given:
+            observed = torch.tensor([float(self.target(names[i], targets[names[i]])[0]) for i in given],
+                                    dtype=torch.float64)
+            known = torch.stack([_normal_quantile(_quantile_levels(torch.tensor(self.quantiles[names[i]],
+                                 dtype=torch.float64), observed[j:j + 1]))[0] for j, i in enumerate(given)])
+            gain = torch.linalg.solve(r[given][:, given], r[given][:, unset]).T  # R_us R_ss⁻¹
+            mean = gain @ known
+            covariance = covariance - gain @ r[given][:, unset]
+        jitter = 1e-6 * torch.eye(len(unset), dtype=torch.float64)
+        factor = torch.linalg.cholesky(0.5 * (covariance + covariance.T) + jitter)
+        draws = mean + torch.randn(n, len(unset), generator=generator).double() @ factor.T
+        return {names[i]: draws[:, column].float() for column, i in enumerate(unset)}
 
     def _sample_unset(self, attribute: Attribute, n: int, sigma: float,
                       generator: torch.Generator | None) -> torch.Tensor:
@@ -232,6 +276,42 @@ class AttributePrior:
 
 def _normal_quantile(levels: torch.Tensor) -> torch.Tensor:
     return Normal(0.0, 1.0).icdf(levels.clamp(1e-6, 1 - 1e-6))
+
+
+def _normal_cdf(scores: torch.Tensor) -> torch.Tensor:
+    return Normal(0.0, 1.0).cdf(scores)
+
+
+def _quantile_levels(table: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """Empirical CDF: the inverse of :func:`_interpolate_quantiles` (levels in [0, 1] of ``values``)."""
+    steps = table.numel() - 1
+    upper = torch.searchsorted(table, values.to(table.dtype).contiguous(), right=True).clamp(1, steps)
+    low, high = table[upper - 1], table[upper]
+    fraction = ((values - low) / (high - low).clamp_min(1e-12)).clamp(0, 1)
+    return (upper - 1 + fraction) / steps
+
+
+def score_correlation(schema: AttributeSchema, values: torch.Tensor,
+                      quantiles: Mapping[str, Sequence[float]]) -> dict[str, Any] | None:
+    """Correlation of the normal scores (Φ⁻¹ of the empirical CDF) of the continuous attributes that
+    have ``quantiles``, over the rows of ``values [N, K]`` (schema encoding) where all are known.
+    None with fewer than two such attributes or three such rows."""
+    columns = [(i, a.name) for i, a in enumerate(schema) if a.kind == "continuous" and a.name in quantiles]
+    if len(columns) < 2:
+        return None
+    block = values[:, [i for i, _ in columns]].double()
+    block = block[~torch.isnan(block).any(dim=1)]
+    if block.shape[0] < 3:
+        return None
+    scores = []
+    for column, (_, name) in enumerate(columns):
+        attribute = schema[name]
+        standardised = (block[:, column] - attribute.mean) / attribute.std
+        scores.append(_normal_quantile(_quantile_levels(torch.tensor(quantiles[name], dtype=torch.float64),
+                                                        standardised)))
+    matrix = torch.nan_to_num(torch.corrcoef(torch.stack(scores)), nan=0.0)
+    matrix.fill_diagonal_(1.0)
+    return {"names": [name for _, name in columns], "matrix": matrix.tolist()}
 
 
 def _interpolate_quantiles(table: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:

@@ -183,7 +183,8 @@ class AttributePrior:
 
         Attributes in ``targets`` (schema encoding) sit at :meth:`target` plus ``noise``·N(0, 1);
         the others are drawn from the prior: a label from the data distribution (Bernoulli(p),
-        the class shares, or the stored quantiles), then the coordinates from that label's component.
+        the class shares, or the stored quantiles — through the copula given the set continuous
+        attributes when there is one), then the coordinates from that label's component.
         """
         scores = self._copula_scores(n, targets, generator)
         blocks = []
@@ -216,17 +217,20 @@ class AttributePrior:
         mean = torch.zeros(len(unset), dtype=torch.float64)
         covariance = r[unset][:, unset]
         if given:
-            observed = torch.tensor([float(self.target(names[i], targets[names[i]])[0]) for i in given],
-                                    dtype=torch.float64)
-            known = torch.stack([_normal_quantile(_quantile_levels(torch.tensor(self.quantiles[names[i]],
-                                 dtype=torch.float64), observed[j:j + 1]))[0] for j, i in enumerate(given)])
-            gain = torch.linalg.solve(r[given][:, given], r[given][:, unset]).T  # R_us R_ss⁻¹
+            known = torch.stack([self._normal_score(names[i], targets[names[i]]) for i in given])
+            gain = r[unset][:, given] @ torch.linalg.pinv(r[given][:, given])  # R_us R_ss⁻¹
             mean = gain @ known
             covariance = covariance - gain @ r[given][:, unset]
-        jitter = 1e-6 * torch.eye(len(unset), dtype=torch.float64)
-        factor = torch.linalg.cholesky(0.5 * (covariance + covariance.T) + jitter)
+        # A square root of the (symmetrised, clipped) covariance: robust where R is near-singular.
+        eigenvalues, eigenvectors = torch.linalg.eigh(0.5 * (covariance + covariance.T))
+        factor = eigenvectors * eigenvalues.clamp_min(0).sqrt()
         draws = mean + torch.randn(n, len(unset), generator=generator).double() @ factor.T
         return {names[i]: draws[:, column].float() for column, i in enumerate(unset)}
+
+    def _normal_score(self, name: str, value: float) -> torch.Tensor:
+        """Φ⁻¹ of the empirical CDF at a target ``value`` of continuous attribute ``name`` (a float64 scalar)."""
+        table = torch.tensor(self.quantiles[name], dtype=torch.float64)
+        return _normal_quantile(_quantile_levels(table, self.target(name, value).double()))[0]
 
     def _sample_unset(self, attribute: Attribute, n: int, sigma: float,
                       generator: torch.Generator | None) -> torch.Tensor:

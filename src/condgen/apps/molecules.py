@@ -42,6 +42,10 @@ class Decoding:
         return f"beam search (width {self.beam})" if self.beam > 1 else f"temperature {self.temperature:g}"
 
 
+#: How a molecule plugin decodes its latents unless told otherwise.
+PLUGIN_DECODING = Decoding(0.0, PLUGIN_BEAM_WIDTH)
+
+
 def is_smiles_model(model: Any) -> bool:
     return bool(getattr(model, "is_sequence_model", False))
 
@@ -170,7 +174,7 @@ def molecule_plugin_data(backbone, data: str | None, attributes: Sequence[str], 
 
 
 @torch.no_grad()
-def decoded_latents(backbone, molecules, decoding: Decoding = Decoding(0.0, PLUGIN_BEAM_WIDTH),
+def decoded_latents(backbone, molecules, decoding: Decoding = PLUGIN_DECODING,
                     batch_size: int = SAMPLING_BATCH, seed: int = 0, n_jobs: int = -1, progress: bool = False):
     """Latents of ``molecules`` labelled with the properties of what the decoder makes of them.
 
@@ -231,7 +235,7 @@ def resolve_decoding(model, temperature: float | None = None, beam: int | None =
     spec = getattr(model, "data_spec", None) or {}
     if "decoding" in spec:
         return Decoding(**spec["decoding"])
-    return Decoding(0.0, PLUGIN_BEAM_WIDTH) if isinstance(model, Plugin) else Decoding()
+    return PLUGIN_DECODING if isinstance(model, Plugin) else Decoding()
 
 
 def properties_csv(smiles_path: str | Path, out: str | Path, names: Sequence[str] | None = None,

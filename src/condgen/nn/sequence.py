@@ -38,6 +38,16 @@ def mask_never_drawn(logits: torch.Tensor) -> torch.Tensor:
     return logits.masked_fill(never, float("-inf"))
 
 
+def drawable_logits(step_logits: torch.Tensor, position: int) -> torch.Tensor:
+    """Next-token logits ``[B, V]`` for ``position`` restricted to what sampling and beam search may
+    emit: never-drawn tokens masked (:func:`mask_never_drawn`) and, at position 1, no ``<eos>`` (an
+    empty SMILES is no molecule)."""
+    step_logits = mask_never_drawn(step_logits)
+    if position == 1:
+        step_logits[:, EOS_ID] = float("-inf")
+    return step_logits
+
+
 def sequence_lengths(ids: torch.Tensor) -> torch.Tensor:
     """Number of non-pad tokens of each row of ``ids [B, L]``: ``int64 [B]`` (at least 1)."""
     return (ids != PAD_ID).sum(dim=1).clamp(min=1)
@@ -114,11 +124,8 @@ class TokenDecoder(nn.Module):
         out[:, : prefix.shape[1]] = prefix
         finished = (prefix == EOS_ID).any(dim=1) | (prefix[:, -1] == PAD_ID)
         logits, state = self(prefix, condition)
-        step_logits = mask_never_drawn(logits[:, -1])
         for position in range(prefix.shape[1], max_length):
-            if position == 1:  # an empty SMILES is no molecule: the first token is never <eos>
-                step_logits = step_logits.clone()
-                step_logits[:, EOS_ID] = float("-inf")
+            step_logits = drawable_logits(logits[:, -1], position)
             if temperature == 0:
                 token = step_logits.argmax(dim=1)
             else:
@@ -130,25 +137,18 @@ class TokenDecoder(nn.Module):
             if bool(finished.all()):
                 break
             logits, state = self(token.unsqueeze(1), condition, state)
-            step_logits = mask_never_drawn(logits[:, -1])
         return out
 
     @torch.no_grad()
-    def beam_search(self, condition: torch.Tensor | None, max_length: int, beam_width: int = 5,
-                    n: int | None = None) -> torch.Tensor:
-        """``int64 [n, max_length]``: for each row, the most likely sequence that a beam of
-        ``beam_width`` partial sequences finds (summed token log-probabilities; width 1 is greedy).
-
-        Deterministic: it decodes the mode of p(x | condition), not a sample. ``condition [n, C]``
-        (``n`` is taken from it; pass ``n`` for an unconditional decoder, where every row is the same).
+    def beam_search(self, condition: torch.Tensor, max_length: int, beam_width: int = 5) -> torch.Tensor:
+        """``int64 [n, max_length]``: for each row of ``condition [n, C]``, the most likely sequence
+        that a beam of ``beam_width`` partial sequences finds (summed token log-probabilities; width 1
+        is greedy). Deterministic: it decodes the mode of p(x | condition), not a sample.
         """
         if beam_width < 1:
             raise ConfigError(f"beam width must be ≥ 1, got {beam_width}")
-        n = condition.shape[0] if condition is not None else n
-        if n is None:
-            raise ConfigError("beam_search needs a condition or n")
-        device, k = self.output.weight.device, beam_width
-        repeated = condition.repeat_interleave(k, dim=0) if condition is not None else None
+        n, device, k = condition.shape[0], self.output.weight.device, beam_width
+        repeated = condition.repeat_interleave(k, dim=0)
         out = torch.full((n * k, max_length), PAD_ID, dtype=torch.long, device=device)
         out[:, 0] = BOS_ID
         scores = torch.full((n, k), float("-inf"), device=device)
@@ -159,9 +159,7 @@ class TokenDecoder(nn.Module):
         logits, state = self(out[:, :1], repeated)
         rows = torch.arange(n, device=device).unsqueeze(1) * k
         for position in range(1, max_length):
-            log_p = torch.log_softmax(mask_never_drawn(logits[:, -1]).float(), dim=1)
-            if position == 1:
-                log_p[:, EOS_ID] = float("-inf")
+            log_p = torch.log_softmax(drawable_logits(logits[:, -1], position).float(), dim=1)
             log_p = torch.where(finished.unsqueeze(1), only_pad, log_p)
             vocab = log_p.shape[1]
             scores, index = (scores.view(-1, 1) + log_p).view(n, k * vocab).topk(k, dim=1)

@@ -75,7 +75,8 @@ def test_cli_sample_props_and_metrics(molecule_plugin, tmp_path):
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "report.json").read_text())
     report = saved["targets"]["logp"]
-    assert saved["beam"] == 3 and "beam search (width 3)" in result.output
+    assert saved["decoding"] == {"temperature": 0.0, "beam": 3, "prefer_valid": True}
+    assert "beam search (width 3, most likely valid)" in result.output and saved["calibrated"] is False
     assert report["target"] == 3.5 and 0 < report["validity"] <= 1 and "logp=3.5: mean" in result.output
     lines = out.read_text().splitlines()
     assert len(lines) == 40 and all(lines)
@@ -131,12 +132,13 @@ def test_decoded_labels_are_the_properties_of_what_the_decoder_makes(molecule_pl
                                properties=["logp"])
     latents = decoded_latents(backbone, molecules, n_jobs=1)  # the plugin's decoding: beam search, width 5
     with torch.no_grad():
-        decoded = backbone.decode_smiles(backbone.encode(molecules.examples()), beam_width=5)
+        candidates = backbone.beam_smiles(backbone.encode(molecules.examples()), 5)
+    decoded = [next((s for s in row if Chem.MolFromSmiles(s) is not None), row[0]) for row in candidates]
     for value, smiles in zip(latents.attributes[:, 0].tolist(), decoded, strict=True):
         mol = Chem.MolFromSmiles(smiles)
         assert math.isnan(value) if mol is None else value == pytest.approx(Crippen.MolLogP(mol), abs=1e-6)
     assert latents.data.shape == (12, backbone.latent_dim)
-    assert latents.spec["decoding"] == {"temperature": 0.0, "beam": 5}
+    assert latents.spec["decoding"] == {"temperature": 0.0, "beam": 5, "prefer_valid": True}
 
 
 def test_decoding_defaults_and_conflicts(molecule_plugin):
@@ -153,20 +155,49 @@ def test_decoding_defaults_and_conflicts(molecule_plugin):
     charrnn = build_model("charrnn", smiles_dataset(LOW + HIGH), hidden=8, layers=1)
     with pytest.raises(ConfigError, match="latent SMILES model"):
         resolve_decoding(charrnn, beam=3)
+    assert resolve_decoding(plugin, prefer_valid=False) == Decoding(0.0, 5, prefer_valid=False)
+    with pytest.raises(ConfigError, match="add --beam"):
+        resolve_decoding(backbone, prefer_valid=False)
+    plugin.data_spec = {**plugin.data_spec, "decoding": {"temperature": 0.0, "beam": 3}}  # labels of an older fit
+    try:
+        assert resolve_decoding(plugin) == Decoding(0.0, 3, prefer_valid=False)
+    finally:
+        plugin.data_spec = {k: v for k, v in plugin.data_spec.items() if k != "decoding"}
     beamed = sample_molecules(plugin, 8, {"logp": 3.0}, seed=4)
     again = sample_molecules(plugin, 8, {"logp": 3.0}, seed=4)
+    top = sample_molecules(plugin, 8, {"logp": 3.0}, seed=4, prefer_valid=False)
     z = plugin.sample_latent(8, {"logp": 3.0}, generator=torch.Generator().manual_seed(4))
-    assert beamed == again == backbone.decode_smiles(z, beam_width=5)
+    candidates = backbone.beam_smiles(z, 5)
+    assert beamed == again and top == [row[0] for row in candidates]
+    for chosen, row in zip(beamed, candidates, strict=True):  # the most likely valid candidate, else the top one
+        valid = [s for s in row if Chem.MolFromSmiles(s) is not None]
+        assert chosen == (valid[0] if valid else row[0])
+
+
+def test_cli_calibrates_a_molecule_plugin_and_samples_with_and_without_it(molecule_plugin, tmp_path):
+    _, directory = molecule_plugin
+    calibrated = tmp_path / "calibrated"
+    result = runner.invoke(app, ["plugin", "calibrate", str(directory), "--out", str(calibrated), "--per-point", "20",
+                                 "--points", "4"])
+    assert result.exit_code == 0, result.output
+    entry = json.loads((calibrated / "config.json").read_text())["calibration"]["logp"]
+    assert len(entry["condition"]) >= 2 and entry["response"] == sorted(entry["response"])
+    for flags, expected in (([], True), (["--uncalibrated"], False)):
+        result = runner.invoke(app, ["mol", "sample", str(calibrated), "--target", "logp=1.0", "-n", "5", "--out",
+                                     str(tmp_path / "c.smi"), "--report", str(tmp_path / "c.json"), *flags])
+        assert result.exit_code == 0, result.output
+        assert json.loads((tmp_path / "c.json").read_text())["calibrated"] is expected
+    result = runner.invoke(app, ["plugin", "calibrate", "zinc-vae"])
+    assert result.exit_code != 0 and "--out" in str(result.exception)
 
 
 def test_the_shipped_zinc_vae_moves_logp_towards_its_targets():
     from condgen.apps.molecules import load_molecule_generator
 
     plugin = load_molecule_generator("zinc-vae")
-    means = {}
+    assert sorted(plugin.calibration) == ["logp", "sas", "tpsa"]
     for goal in (1.5, 4.5):
-        smiles = sample_molecules(plugin, 40, {"logp": goal}, seed=0)
+        smiles = sample_molecules(plugin, 60, {"logp": goal}, seed=0)
         values = [logp(s) for s in smiles if Chem.MolFromSmiles(s) is not None]
-        assert len(values) >= 20  # at least half valid
-        means[goal] = np.mean(values)
-    assert means[1.5] < 2.5 and means[4.5] > 3.5
+        assert len(values) >= 48  # ≥ 80% valid
+        assert np.mean(values) == pytest.approx(goal, abs=0.5)

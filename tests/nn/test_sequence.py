@@ -76,3 +76,17 @@ def test_beam_search_of_width_one_is_greedy_and_a_wide_beam_finds_the_most_likel
             found = _sequence_log_prob(decoder, condition[row:row + 1], best[row].tolist())
             assert found == pytest.approx(max(scores), abs=1e-5)
             assert found >= _sequence_log_prob(decoder, condition[row:row + 1], greedy[row].tolist()) - 1e-6
+
+
+def test_beam_candidates_are_distinct_and_ordered_most_likely_first():
+    torch.manual_seed(4)
+    decoder = TokenDecoder(vocab_size=6, embedding_dim=4, hidden=8, layers=1, condition_dim=2)
+    condition, length = torch.randn(6, 2), 5
+    candidates = decoder.beam_candidates(condition, length, beam_width=4)
+    assert candidates.shape == (6, 4, length)
+    assert torch.equal(candidates[:, 0], decoder.beam_search(condition, length, beam_width=4))
+    with torch.no_grad():
+        for row in range(6):
+            scores = [_sequence_log_prob(decoder, condition[row:row + 1], c.tolist()) for c in candidates[row]]
+            assert scores == sorted(scores, reverse=True)
+            assert len({tuple(c.tolist()) for c in candidates[row]}) == 4

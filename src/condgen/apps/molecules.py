@@ -12,7 +12,7 @@ import csv
 import io
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +27,26 @@ TARGET_TOLERANCES = {"logp": 0.5, "tpsa": 10.0, "sas": 0.5, "qed": 0.1, "molwt":
 SAMPLING_BATCH = 500
 #: Beam width with which a molecule plugin decodes its latents unless told otherwise.
 PLUGIN_BEAM_WIDTH = 5
+#: Decoded latents per grid point when a molecule plugin's targets are calibrated.
+CALIBRATION_PER_POINT = 300
 
 
 @dataclass(frozen=True)
 class Decoding:
     """How a latent (or a SMILES model) becomes a string: tokens drawn at ``temperature`` (1: the
     model's distribution, 0: greedy), or, with ``beam`` > 1, the most likely SMILES a beam search
-    of that width finds (deterministic: the mode of p(x | z), the molecule a latent stands for)."""
+    of that width finds (deterministic: the mode of p(x | z), the molecule a latent stands for).
+    With ``prefer_valid`` the beam search returns its most likely *valid* SMILES (RDKit parses it),
+    and the most likely one only when none of its ``beam`` candidates is valid."""
 
     temperature: float = 1.0
     beam: int = 1
+    prefer_valid: bool = True
 
     def __str__(self) -> str:
-        return f"beam search (width {self.beam})" if self.beam > 1 else f"temperature {self.temperature:g}"
+        if self.beam == 1:
+            return f"temperature {self.temperature:g}"
+        return f"beam search (width {self.beam}{', most likely valid' if self.prefer_valid else ''})"
 
 
 #: How a molecule plugin decodes its latents unless told otherwise.
@@ -64,17 +71,20 @@ def load_molecule_generator(name_or_dir: str | Path):
 
 def sample_molecules(model, n: int, targets: Mapping[str, Any] | None = None, temperature: float | None = None,
                      seed: int = 0, style_scale: float = 1.0, progress: bool = False,
-                     beam: int | None = None) -> list[str]:
+                     beam: int | None = None, prefer_valid: bool | None = None,
+                     calibrated: bool = True) -> list[str]:
     """``n`` SMILES from a SMILES model, or from a molecule plugin with property ``targets``.
 
     Args:
         model: a SMILES model (CharRNN, VAE, AAE, ORGAN) or a plugin over a latent one.
         targets: plugin only: attribute → value (e.g. ``{"logp": 3.0}``); attributes left out are
             drawn as they occur in the plugin's training data given the set ones.
-        temperature, beam: the :class:`Decoding` (see :func:`resolve_decoding`; None: the model's
-            default, a beam search of width 5 for a plugin, temperature 1 for a SMILES model).
+        temperature, beam, prefer_valid: the :class:`Decoding` (see :func:`resolve_decoding`; None:
+            the model's default, a beam search of width 5 for a plugin, temperature 1 for a SMILES model).
         seed: equal seeds give equal molecules.
         style_scale: plugin only: scale of the non-attribute ("style") coordinates.
+        calibrated: plugin only: map targets through the plugin's measured response (if it has one,
+            see :func:`calibrate_molecule_plugin`); False: use them as the condition unchanged.
     """
     from condgen.plugin import Plugin
     from condgen.train.reporting import ProgressBar
@@ -84,7 +94,7 @@ def sample_molecules(model, n: int, targets: Mapping[str, Any] | None = None, te
     if targets and not isinstance(model, Plugin):
         raise ConfigError("--target needs a molecule plugin (e.g. zinc-vae); fit one with `condgen plugin fit "
                           "SMILES_VAE_DIR --attrs logp,tpsa,sas`")
-    decoding = resolve_decoding(model, temperature, beam)
+    decoding = resolve_decoding(model, temperature, beam, prefer_valid)
     generator = torch.Generator().manual_seed(seed)
     smiles: list[str] = []
     bar = ProgressBar(n, 0, progress, description="sampling")
@@ -92,16 +102,34 @@ def sample_molecules(model, n: int, targets: Mapping[str, Any] | None = None, te
         while len(smiles) < n:
             size = min(SAMPLING_BATCH, n - len(smiles))
             if isinstance(model, Plugin):
-                z = model.sample_latent(size, targets, style_scale=style_scale, generator=generator)
-                smiles += model.backbone.decode_smiles(z, decoding.temperature, generator, decoding.beam)
+                z = model.sample_latent(size, targets, style_scale=style_scale, generator=generator,
+                                        calibrated=calibrated)
+                smiles += decode_latents(model.backbone, z, decoding, generator)
             elif decoding.beam > 1:
-                smiles += model.decode_smiles(model.sample_latent(size, generator), beam_width=decoding.beam)
+                smiles += decode_latents(model, model.sample_latent(size, generator), decoding)
             else:
                 smiles += model.sample_smiles(size, decoding.temperature, generator)
             bar.update(len(smiles), {})
     finally:
         bar.close()
     return smiles
+
+
+@torch.no_grad()
+def decode_latents(backbone, z: torch.Tensor, decoding: Decoding,
+                   generator: torch.Generator | None = None) -> list[str]:
+    """SMILES of latents ``z`` decoded by a latent SMILES ``backbone`` with ``decoding``."""
+    from rdkit import rdBase
+
+    from condgen.metrics.molecules.properties import parse_smiles
+
+    if decoding.beam == 1:
+        return backbone.decode_smiles(z, decoding.temperature, generator)
+    candidates = backbone.beam_smiles(z, decoding.beam)
+    if not decoding.prefer_valid:
+        return [row[0] for row in candidates]
+    with rdBase.BlockLogs():
+        return [next((s for s in row if parse_smiles(s) is not None), row[0]) for row in candidates]
 
 
 def write_smiles(smiles: Sequence[str], path: str | Path) -> Path:
@@ -200,7 +228,7 @@ def decoded_latents(backbone, molecules, decoding: Decoding = PLUGIN_DECODING,
             x = molecules.examples(slice(start, start + batch_size)).to(backbone_device(backbone))
             z = backbone.encode(x)
             latents.append(z.float().cpu())
-            decoded += backbone.decode_smiles(z, decoding.temperature, generator, decoding.beam)
+            decoded += decode_latents(backbone, z, decoding, generator)
             bar.update(len(decoded), {})
     bar.close()
     values = property_values(decoded, names, n_jobs)
@@ -209,13 +237,38 @@ def decoded_latents(backbone, molecules, decoding: Decoding = PLUGIN_DECODING,
     return LabeledDataset(torch.cat(latents), attributes, molecules.schema.with_statistics(attributes), spec)
 
 
-def resolve_decoding(model, temperature: float | None = None, beam: int | None = None) -> Decoding:
-    """The :class:`Decoding` asked for (``temperature`` and/or ``beam``), or the model's default.
+def calibrate_molecule_plugin(plugin, per_point: int = CALIBRATION_PER_POINT, points: int | None = None, seed: int = 0,
+                              n_jobs: int = 1, progress: bool = False) -> list[str]:
+    """Calibrate the continuous built-in property attributes of a molecule plugin (see
+    :mod:`condgen.plugin.calibration`): latents drawn at a grid of conditions are decoded with the
+    plugin's own decoding and their properties computed by RDKit (invalid SMILES are not counted).
+    Returns the calibrated attribute names; the calibration is set on ``plugin`` (save it after).
+    """
+    from condgen.data.molecules import MOLECULE_PROPERTIES, property_values
+    from condgen.plugin.calibration import GRID_POINTS, calibrate
+
+    names = [a.name for a in plugin.schema if a.kind == "continuous" and a.name in MOLECULE_PROPERTIES]
+    if not names:
+        raise ConfigError(f"the plugin has no continuous built-in property to calibrate (attributes: "
+                          f"{plugin.attributes}; built-in: {sorted(MOLECULE_PROPERTIES)})")
+    decoding, backbone = resolve_decoding(plugin), plugin.backbone
+
+    def measure(z: torch.Tensor) -> dict[str, np.ndarray]:
+        return property_values(decode_latents(backbone, z, decoding), names, n_jobs)
+
+    calibrate(plugin, measure, names, per_point=per_point, points=points or GRID_POINTS, seed=seed,
+              progress=progress)
+    return names
+
+
+def resolve_decoding(model, temperature: float | None = None, beam: int | None = None,
+                     prefer_valid: bool | None = None) -> Decoding:
+    """The :class:`Decoding` asked for (``temperature``, ``beam``, ``prefer_valid``), or the model's default.
 
     Defaults: a molecule plugin decodes each targeted latent by a beam search of width
-    :data:`PLUGIN_BEAM_WIDTH` (a plugin fitted on decoded labels: the decoding of those labels); a
-    SMILES model samples its own distribution (temperature 1). A beam needs a latent model: CharRNN
-    and ORGAN have a single most likely SMILES.
+    :data:`PLUGIN_BEAM_WIDTH` that returns its most likely valid SMILES (a plugin fitted on decoded
+    labels: the decoding of those labels); a SMILES model samples its own distribution (temperature
+    1). A beam needs a latent model: CharRNN and ORGAN have a single most likely SMILES.
     """
     from condgen.plugin import Plugin
 
@@ -229,13 +282,18 @@ def resolve_decoding(model, temperature: float | None = None, beam: int | None =
         if not (isinstance(model, Plugin) or getattr(model, "has_encoder", False)):
             raise ConfigError("--beam needs a latent SMILES model (smiles-vae, smiles-aae) or a molecule plugin; "
                               "a CharRNN or ORGAN has one most likely SMILES, sample it with --temperature")
-        return Decoding(0.0, beam)
-    if temperature is not None or beam is not None:
-        return Decoding(0.0 if temperature is None else float(temperature), 1)
-    spec = getattr(model, "data_spec", None) or {}
-    if "decoding" in spec:
-        return Decoding(**spec["decoding"])
-    return PLUGIN_DECODING if isinstance(model, Plugin) else Decoding()
+        decoding = Decoding(0.0, beam)
+    elif temperature is not None or beam is not None:
+        decoding = Decoding(0.0 if temperature is None else float(temperature), 1)
+    elif "decoding" in (spec := getattr(model, "data_spec", None) or {}):
+        decoding = Decoding(**{"prefer_valid": False, **spec["decoding"]})  # labels decoded before prefer_valid
+    else:
+        decoding = PLUGIN_DECODING if isinstance(model, Plugin) else Decoding()
+    if prefer_valid is None:
+        return decoding
+    if decoding.beam == 1:
+        raise ConfigError("--top-beam / --prefer-valid choose among beam-search candidates; add --beam 5")
+    return replace(decoding, prefer_valid=prefer_valid)
 
 
 def properties_csv(smiles_path: str | Path, out: str | Path, names: Sequence[str] | None = None,

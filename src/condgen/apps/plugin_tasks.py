@@ -34,7 +34,8 @@ def backbone_data(backbone, data: str | None) -> LabeledDataset:
 def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], out: Path, *, data: str | None = None,
                          classifier_dir: str | None = None, steps: int = 3000, batch_size: int = 256,
                          n_latents: int = 20000, seed: int = 0, coupling: str | None = None,
-                         progress: bool = True, labels: str = "data", sigma: float | None = None):
+                         progress: bool = True, labels: str = "data", sigma: float | None = None,
+                         calibrate: int | None = None):
     """Fit a plugin on a saved backbone and save it to ``out``; returns ``(plugin, seconds)``.
 
     A backbone with an encoder is fitted on its data's latents and labels; a GAN needs
@@ -42,9 +43,18 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
     is fitted on ``n_latents`` molecules of its data with RDKit properties as attributes: of the
     molecules themselves (``labels="data"``) or of their decodings (``labels="decoded"``, see
     :func:`condgen.apps.molecules.decoded_latents`). ``coupling`` and ``sigma`` (the final σ of the
-    attribute coordinates) override :class:`~condgen.plugin.PluginConfig`'s defaults.
+    attribute coordinates) override :class:`~condgen.plugin.PluginConfig`'s defaults. ``calibrate``
+    > 0 (SMILES backbones; None: :data:`~condgen.apps.molecules.CALIBRATION_PER_POINT` for them, 0
+    for others): then calibrate the targets with that many decoded latents per grid point
+    (:func:`condgen.apps.molecules.calibrate_molecule_plugin`).
     """
-    from condgen.apps.molecules import decoded_latents, is_smiles_model, molecule_plugin_data
+    from condgen.apps.molecules import (
+        CALIBRATION_PER_POINT,
+        calibrate_molecule_plugin,
+        decoded_latents,
+        is_smiles_model,
+        molecule_plugin_data,
+    )
     from condgen.plugin import PluginConfig, fit_plugin
     from condgen.train import TrainConfig
 
@@ -52,12 +62,15 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
         raise ConfigError(f"labels must be 'data' or 'decoded', got {labels!r}")
     backbone = load(backbone_dir)
     latents = None
+    if calibrate is None:
+        calibrate = CALIBRATION_PER_POINT if is_smiles_model(backbone) else 0
     if is_smiles_model(backbone):  # molecules: n_latents random molecules, properties computed by RDKit
         dataset = molecule_plugin_data(backbone, data, attributes, n=n_latents, seed=seed)
         if labels == "decoded":
             latents = decoded_latents(backbone, dataset, seed=seed, progress=progress)
-    elif labels == "decoded":
-        raise ConfigError("--labels decoded is for SMILES backbones (labels computed from decoded molecules)")
+    elif labels == "decoded" or calibrate:
+        raise ConfigError(f"--{'labels decoded' if labels == 'decoded' else 'calibrate'} is for SMILES backbones "
+                          "(it measures the properties of decoded molecules)")
     else:
         dataset = backbone_data(backbone, data)
     labeller = None
@@ -75,14 +88,36 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
                         train_config=TrainConfig(steps=steps, batch_size=batch_size, seed=seed, out=Path(out),
                                                  progress=progress, sample_every=0))
     seconds = time.perf_counter() - started
+    if calibrate:
+        calibrate_molecule_plugin(plugin, per_point=calibrate, seed=seed, progress=progress)
+        plugin.save(out)
     # What `condgen evaluate --baselines` needs to refit and time the plugin in its own run.
     atomic_write_json(Path(out) / "fit.json", {
         "seconds": seconds, "backbone": str(resolve(backbone_dir).resolve()), "attributes": list(attributes),
         "data": data, "classifier": str(Path(classifier_dir).resolve()) if classifier_dir else None,
         "steps": steps, "batch_size": batch_size, "n_latents": n_latents, "seed": seed, "coupling": coupling,
-        "labels": labels, "sigma": sigma,
+        "labels": labels, "sigma": sigma, "calibrate": calibrate,
     })
     return plugin, seconds
+
+
+def calibrate_plugin_dir(plugin_dir: str | Path, out: Path | None = None, per_point: int | None = None,
+                         points: int | None = None, seed: int = 0, progress: bool = True) -> tuple[list[str], Path]:
+    """Calibrate the targets of a saved molecule plugin and save it to ``out`` (default: in place; a
+    shipped name needs ``out``); returns (calibrated attributes, directory)."""
+    from condgen.apps.molecules import CALIBRATION_PER_POINT, calibrate_molecule_plugin, is_smiles_model
+
+    if out is None and not Path(plugin_dir).is_dir():
+        raise ConfigError(f"{plugin_dir} is a shipped model: pass --out DIR for the calibrated copy")
+    directory = Path(out) if out is not None else Path(plugin_dir)
+    plugin = load_plugin(plugin_dir)
+    if not is_smiles_model(plugin.backbone):
+        raise ConfigError(f"{plugin_dir}: calibration measures the properties of decoded molecules; this plugin's "
+                          f"backbone is a {getattr(plugin.backbone, 'kind', type(plugin.backbone).__name__)}")
+    names = calibrate_molecule_plugin(plugin, per_point=per_point or CALIBRATION_PER_POINT, points=points, seed=seed,
+                                      progress=progress)
+    plugin.save(directory)
+    return names, directory
 
 
 def generate_grid(plugin_dir: str, conditions: Mapping[str, str], n: int, out: Path, seed: int = 0,

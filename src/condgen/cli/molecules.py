@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,11 @@ def mol_sample(
     beam: Annotated[int | None, typer.Option(help="decode each latent to the most likely SMILES found by a beam "
                                                   "search of this width (VAE, AAE, plugins); default for plugins: "
                                                   "5")] = None,
+    top_beam: Annotated[bool, typer.Option("--top-beam", help="with a beam: keep the most likely SMILES even when "
+                                                              "invalid (default: the most likely valid one)")]
+    = False,
+    uncalibrated: Annotated[bool, typer.Option("--uncalibrated", help="plugin: use targets as the condition as "
+                                                                      "given, not through its calibration")] = False,
     style_scale: Annotated[float, typer.Option(help="plugin: scale of the non-attribute latent coordinates "
                                                     "(lower: closer to typical molecules, less diverse)")] = 1.0,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
@@ -47,10 +53,11 @@ def mol_sample(
     )
 
     model = load_molecule_generator(model_dir)
-    decoding = resolve_decoding(model, temperature, beam)
+    decoding = resolve_decoding(model, temperature, beam, False if top_beam else None)
     targets = parse_assignments(target, "--target")
     smiles = sample_molecules(model, n, targets or None, temperature=decoding.temperature, beam=decoding.beam,
-                              seed=seed, style_scale=style_scale, progress=True)
+                              prefer_valid=False if top_beam else None, seed=seed,
+                              style_scale=style_scale, progress=True, calibrated=not uncalibrated)
     write_smiles(smiles, out_path)
     canonical = canonical_or_none(smiles)
     valid = [c for c in canonical if c is not None]
@@ -72,11 +79,13 @@ def mol_sample(
         console.print(f"  {name}={report['target']:g}: mean {report['mean']:.3f} ± {report['std']:.3f}, MAE "
                       f"{report['mae']:.3f}, success {report['success_rate']:.3f} (within ±{report['tolerance']:g}), "
                       f"novelty {report['novelty']:.3f}")
+    calibrated = bool(targets) and not uncalibrated and any(name in getattr(model, "calibration", {})
+                                                             for name in targets)
     if report_path is not None:
         from condgen.artifact import atomic_write_json
 
         atomic_write_json(report_path, {"model": str(model_dir), "n": n, "seed": seed,
-                                        "temperature": decoding.temperature, "beam": decoding.beam,
+                                        "decoding": asdict(decoding), "calibrated": calibrated,
                                         "style_scale": style_scale, "targets": reports,
                                         "validity": len(valid) / len(smiles)})
         console.print(f"wrote {report_path}")

@@ -35,6 +35,9 @@ def plugin_fit(
     labels: Annotated[str, typer.Option(help="SMILES backbones: label latents with the properties of the data "
                                              "molecules ('data') or of their decodings ('decoded')")]
     = "data",
+    calibrate: Annotated[int | None, typer.Option(help="SMILES backbones: then calibrate the targets with this many "
+                                                       "decoded latents per grid point (0: don't; default 300)")]
+    = None,
 ) -> None:
     """Fit a plugin flow on the latents of a frozen backbone; the backbone never changes."""
     from condgen.apps.plugin_tasks import fit_plugin_from_dirs
@@ -42,8 +45,25 @@ def plugin_fit(
     _, seconds = fit_plugin_from_dirs(backbone_dir, split_names(attrs), out_dir, data=data,
                                       classifier_dir=classifier, steps=steps, batch_size=batch_size,
                                       n_latents=n_latents, seed=seed, coupling=coupling, labels=labels,
-                                      sigma=sigma)
+                                      sigma=sigma, calibrate=calibrate)
     console.print(f"saved plugin to [bold]{out_dir}[/] ({seconds:.1f} s)")
+
+
+@plugin_app.command("calibrate")
+def plugin_calibrate(
+    plugin_dir: Annotated[str, typer.Argument(help="molecule plugin directory (or shipped name, with --out)")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="save the calibrated plugin here (default: in "
+                                                                "place)")] = None,
+    per_point: Annotated[int | None, typer.Option(help="decoded latents per grid point (default 300)")] = None,
+    points: Annotated[int, typer.Option(help="grid points between mean ± 3.5 std of each property")] = 15,
+    seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+) -> None:
+    """Measure what a molecule plugin's decodings reach for a grid of targets and invert it, so that
+    --target logp=T gives molecules of mean logP ≈ T (the weights do not change)."""
+    from condgen.apps.plugin_tasks import calibrate_plugin_dir
+
+    names, directory = calibrate_plugin_dir(plugin_dir, out_dir, per_point, points, seed)
+    console.print(f"calibrated {', '.join(names)}; saved to [bold]{directory}[/]")
 
 
 @classifier_app.command("train")

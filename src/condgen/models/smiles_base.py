@@ -111,6 +111,13 @@ class LatentSmilesModel(SmilesModel):
         ids = self.decode(z, temperature=temperature, generator=generator, beam_width=beam_width)
         return self.vocabulary.decode_batch(ids.cpu().numpy())
 
+    @torch.no_grad()
+    def beam_smiles(self, z: torch.Tensor, beam_width: int) -> list[list[str]]:
+        """For each latent of ``z [B, latent_dim]``, the ``beam_width`` SMILES a beam search keeps,
+        most likely first (the first is :meth:`decode_smiles` with that ``beam_width``)."""
+        ids = self.decoder.beam_candidates(z, self.config.max_length, beam_width).cpu().numpy()
+        return [self.vocabulary.decode_batch(candidates) for candidates in ids]
+
     def sample_ids(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
         return self.decode(self.sample_latent(n, generator), temperature=temperature, generator=generator)
 

@@ -145,6 +145,12 @@ class TokenDecoder(nn.Module):
         that a beam of ``beam_width`` partial sequences finds (summed token log-probabilities; width 1
         is greedy). Deterministic: it decodes the mode of p(x | condition), not a sample.
         """
+        return self.beam_candidates(condition, max_length, beam_width)[:, 0]
+
+    @torch.no_grad()
+    def beam_candidates(self, condition: torch.Tensor, max_length: int, beam_width: int = 5) -> torch.Tensor:
+        """``int64 [n, beam_width, max_length]``: the ``beam_width`` sequences a beam search keeps for
+        each row of ``condition``, most likely first (:meth:`beam_search` is the first of them)."""
         if beam_width < 1:
             raise ConfigError(f"beam width must be ≥ 1, got {beam_width}")
         n, device, k = condition.shape[0], self.output.weight.device, beam_width
@@ -172,8 +178,8 @@ class TokenDecoder(nn.Module):
                 break
             state = (state[0][:, parents], state[1][:, parents]) if self.cell == "lstm" else state[:, parents]
             logits, state = self(token.unsqueeze(1), repeated, state)
-        best = scores.argmax(dim=1)
-        return out[rows.squeeze(1) + best]
+        order = scores.argsort(dim=1, descending=True, stable=True)
+        return out.view(n, k, max_length).gather(1, order.unsqueeze(2).expand(n, k, max_length))
 
 
 class SequenceEncoder(nn.Module):

@@ -7,6 +7,7 @@ controllable, and the latent-direction (InterFaceGAN-style) baseline.
 """
 
 from condgen.plugin.backbone import Backbone, BackboneAdapter
+from condgen.plugin.calibration import TargetCalibration, calibrate
 from condgen.plugin.directions import LatentDirections, fit_directions
 from condgen.plugin.fit import collect_latents, fit_plugin
 from condgen.plugin.inversion import invert
@@ -21,6 +22,8 @@ __all__ = [
     "LatentDirections",
     "Plugin",
     "PluginConfig",
+    "TargetCalibration",
+    "calibrate",
     "collect_latents",
     "fit_directions",
     "fit_plugin",

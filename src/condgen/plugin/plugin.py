@@ -22,6 +22,7 @@ from condgen.data.schema import AttributeSchema
 from condgen.errors import ArtifactError, ConfigError, DataError
 from condgen.models.base import Batch, OptimizerGroup, TrainableModule
 from condgen.plugin.backbone import backbone_device, backbone_has_encoder, check_backbone, eval_mode
+from condgen.plugin.calibration import TargetCalibration, calibration_from_dict
 from condgen.plugin.flow import LatentFlow
 from condgen.plugin.priors import AttributePrior, score_correlation, standard_normal_log_prob
 from condgen.plugin.schedule import make_schedule
@@ -87,6 +88,8 @@ class Plugin(TrainableModule):
                                config.coupling, config.scaling)
         # σ of the current training step (set by the engine through set_progress, saved for resume).
         self.register_buffer("sigma", torch.tensor(self.schedule(0.0)))
+        #: attribute → :class:`~condgen.plugin.calibration.TargetCalibration` (set by ``calibrate``).
+        self.calibration: dict[str, TargetCalibration] = {}
         self.__dict__["_backbone"] = None  # not a submodule: never trained, never in state_dict
         self.attach_backbone(backbone)
 
@@ -170,18 +173,28 @@ class Plugin(TrainableModule):
 
     @torch.no_grad()
     def sample_latent(self, n: int, conditions: Mapping[str, Any] | None = None, style_scale: float = 1.0,
-                      generator: torch.Generator | None = None, attribute_noise: float = 0.0) -> torch.Tensor:
+                      generator: torch.Generator | None = None, attribute_noise: float = 0.0,
+                      calibrated: bool = True) -> torch.Tensor:
         """Latents ``[n, D]`` with the attributes in ``conditions`` set, the others drawn from their prior.
 
         Set attributes sit at their target coordinates (binary ±1, continuous standardised value,
-        categorical vertex) plus ``attribute_noise``·N(0, 1); style ~ N(0, style_scale²·I).
+        categorical vertex) plus ``attribute_noise``·N(0, 1); style ~ N(0, style_scale²·I). A
+        continuous target of a calibrated attribute is first replaced by the condition whose
+        decodings have that mean (see :mod:`condgen.plugin.calibration`; ``calibrated=False``: as given).
         Random numbers come from ``generator`` (CPU) so that equal seeds give equal latents.
         """
         targets = self.parse_conditions(conditions)
+        if calibrated:
+            targets = self.calibrated_targets(targets)
         c = self.prior.sample(n, targets, self.inference_sigma, attribute_noise, generator)
         style = style_scale * torch.randn(n, self.latent_dim - self.prior.width, generator=generator)
         z, _ = self.flow.inverse(torch.cat([c, style], dim=1).to(self.device))
         return z
+
+    def calibrated_targets(self, targets: Mapping[str, float]) -> dict[str, float]:
+        """Parsed ``targets`` with each calibrated attribute's value replaced by its condition."""
+        return {name: self.calibration[name].condition_for(value, name) if name in self.calibration else value
+                for name, value in targets.items()}
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -278,6 +291,7 @@ class Plugin(TrainableModule):
             "latent_dim": self.latent_dim,
             "prior": {"category_rates": self.prior.category_rates, "quantiles": self.prior.quantiles,
                       "correlation": self.prior.correlation},
+            "calibration": {name: entry.to_dict() for name, entry in self.calibration.items()},
             "backbone": {"saved": savable, "kind": getattr(backbone, "kind", None) if savable else None,
                          "type": type(backbone).__name__ if backbone is not None else None},
             "data": self.data_spec,
@@ -325,6 +339,10 @@ class Plugin(TrainableModule):
         plugin = cls(config, schema, latent_dim, None, prior.get("category_rates"), prior.get("quantiles"),
                      prior.get("correlation"))
         plugin.data_spec = dict(body.get("data", {}))
+        try:
+            plugin.calibration = calibration_from_dict(body.get("calibration"))
+        except (TypeError, ValueError, AttributeError) as error:
+            raise ArtifactError(f"{directory}: config.json has a malformed calibration ({error})") from None
         plugin.load_weights(directory)
         plugin.attach_backbone(backbone)
         plugin.eval()

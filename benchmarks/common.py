@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -25,7 +26,7 @@ def provenance() -> dict[str, str | int]:
     import torch
 
     return {
-        "command": " ".join(["python", *sys.argv]),
+        "command": shlex.join(["python", *sys.argv]),  # quoted: an empty argument stays visible
         "commit": git("rev-parse", "HEAD") + (" (dirty)" if git("status", "--porcelain", "--", "src") else ""),
         "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores".strip(),
         "torch_threads": torch.get_num_threads(),

@@ -107,10 +107,10 @@ def calibrate_plugin_dir(plugin_dir: str | Path, out: Path | None = None, per_po
     shipped name needs ``out``); returns (calibrated attributes, directory)."""
     from condgen.apps.molecules import CALIBRATION_PER_POINT, calibrate_molecule_plugin, is_smiles_model
 
+    plugin = load_plugin(plugin_dir)
     if out is None and not Path(plugin_dir).is_dir():
         raise ConfigError(f"{plugin_dir} is a shipped model: pass --out DIR for the calibrated copy")
     directory = Path(out) if out is not None else Path(plugin_dir)
-    plugin = load_plugin(plugin_dir)
     if not is_smiles_model(plugin.backbone):
         raise ConfigError(f"{plugin_dir}: calibration measures the properties of decoded molecules; this plugin's "
                           f"backbone is a {getattr(plugin.backbone, 'kind', type(plugin.backbone).__name__)}")

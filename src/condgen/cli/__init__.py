@@ -7,6 +7,7 @@ without a traceback.
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
@@ -28,8 +29,14 @@ _plugin.register(app)
 _molecules.register(app)
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings on the command line read ``warning: …``, without the source line that raised them."""
+    return f"warning: {message}\n"
+
+
 def main() -> None:
     """Console-script entry point."""
+    warnings.formatwarning = _one_line_warning
     try:
         app()  # standalone mode: usage errors print themselves and exit 2
     except CondgenError as error:

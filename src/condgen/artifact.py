@@ -42,8 +42,16 @@ def register(kind: str) -> Callable:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a reader never sees a half-written file."""
+    """Write ``data`` to ``path`` so that a reader never sees a half-written file.
+
+    A path that exists and is not a regular file (``/dev/null``, ``/dev/stdout``, a named pipe) is
+    written to directly: renaming a temporary file over it would replace the device with a file.
+    """
     path = Path(path)
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as stream:
+            stream.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

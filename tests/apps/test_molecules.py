@@ -156,7 +156,7 @@ def test_decoding_defaults_and_conflicts(molecule_plugin):
     with pytest.raises(ConfigError, match="latent SMILES model"):
         resolve_decoding(charrnn, beam=3)
     assert resolve_decoding(plugin, prefer_valid=False) == Decoding(0.0, 5, prefer_valid=False)
-    with pytest.raises(ConfigError, match="add --beam"):
+    with pytest.raises(ConfigError, match="needs a plugin or --beam K"):
         resolve_decoding(backbone, prefer_valid=False)
     plugin.data_spec = {**plugin.data_spec, "decoding": {"temperature": 0.0, "beam": 3}}  # labels of an older fit
     try:

@@ -95,3 +95,26 @@ def test_wrong_image_size_is_a_clear_error(tiny_vae, tmp_path):
     result = run_cli("edit", tmp_path / "p", "--image", tmp_path / "small.png", "--set", "smiling=1")
     assert result.returncode == 1
     assert "24x20" in result.stderr and "32x32" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_plugin_calibrate_measures_an_image_plugin_with_a_classifier(tiny_vae, tmp_path):
+    plugin, classifier = tmp_path / "plugin", tmp_path / "clf"
+    invoke("plugin", "fit", tiny_vae, "--attrs", "yaw,smiling", "--out", plugin, "--steps", "5", "--batch-size", "32")
+    assert json.loads((plugin / "config.json").read_text())["calibration"] == {}  # image plugins: only on request
+    result = runner.invoke(app, ["plugin", "calibrate", str(plugin)])
+    assert result.exit_code == 1 and "--classifier" in str(result.exception)
+    invoke("classifier", "train", "--data", "faces", "-n", "96", "--attrs", "yaw,smiling", "--steps", "5",
+           "--out", classifier)
+    invoke("plugin", "calibrate", plugin, "--classifier", classifier, "--per-point", "16", "--points", "4")
+    calibration = json.loads((plugin / "config.json").read_text())["calibration"]
+    assert list(calibration) == ["yaw"]  # smiling is binary: nothing to calibrate
+    assert len(calibration["yaw"]["condition"]) == 4
+    assert calibration["yaw"]["response"] == sorted(calibration["yaw"]["response"])
+    invoke("generate", plugin, "--set", "yaw=0.5", "-n", "4", "--out", tmp_path / "g.png")
+
+
+def test_warnings_on_the_command_line_are_one_line():
+    result = run_cli("mol", "sample", "zinc-vae", "--target", "sas=1.0", "-n", "2", "--out", "/dev/null")
+    assert result.returncode == 0, result.stderr
+    assert "warning: sas=1 lies outside what the model reaches" in result.stderr + result.stdout
+    assert "UserWarning" not in result.stderr

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from condgen.artifact import atomic_save_tensors, load_tensors
+from condgen.artifact import atomic_save_tensors, atomic_write_bytes, load_tensors
 from condgen.errors import ArtifactError
 from condgen.train import checkpoint
 
@@ -39,3 +39,22 @@ def test_checkpoint_files_from_different_steps_are_reported(tmp_path, toys):
     atomic_save_tensors(tensors_path, tensors)
     with pytest.raises(ArtifactError, match="different steps"):
         checkpoint.load_checkpoint(tmp_path)
+
+
+def test_atomic_write_leaves_a_pipe_or_device_in_place(tmp_path):
+    import os
+    import stat
+    import threading
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    atomic_write_bytes(pipe, b"CCO\n")
+    reader.join(timeout=10)
+    assert received == [b"CCO\n"]
+    assert stat.S_ISFIFO(pipe.stat().st_mode)  # still a pipe, not a file renamed over it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # no temporary file left behind
+    atomic_write_bytes(tmp_path / "file.smi", b"CCN\n")
+    assert (tmp_path / "file.smi").read_bytes() == b"CCN\n"

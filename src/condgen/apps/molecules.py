@@ -292,7 +292,8 @@ def resolve_decoding(model, temperature: float | None = None, beam: int | None =
     if prefer_valid is None:
         return decoding
     if decoding.beam == 1:
-        raise ConfigError("--top-beam / --prefer-valid choose among beam-search candidates; add --beam 5")
+        raise ConfigError("--top-beam chooses among beam-search candidates: it needs a plugin or --beam K with a "
+                          "latent SMILES model (smiles-vae, smiles-aae)")
     return replace(decoding, prefer_valid=prefer_valid)
 
 

@@ -102,22 +102,52 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
 
 
 def calibrate_plugin_dir(plugin_dir: str | Path, out: Path | None = None, per_point: int | None = None,
-                         points: int | None = None, seed: int = 0, progress: bool = True) -> tuple[list[str], Path]:
-    """Calibrate the targets of a saved molecule plugin and save it to ``out`` (default: in place; a
-    shipped name needs ``out``); returns (calibrated attributes, directory)."""
+                         points: int | None = None, seed: int = 0, classifier_dir: str | None = None,
+                         progress: bool = True) -> tuple[list[str], Path]:
+    """Calibrate the continuous targets of a saved plugin and save it to ``out`` (default: in place; a
+    shipped name needs ``out``); returns (calibrated attributes, directory).
+
+    A molecule plugin is measured by RDKit on its decoded SMILES; an image plugin by the attribute
+    classifier in ``classifier_dir`` on its decoded images (:func:`calibrate_with_classifier`).
+    """
     from condgen.apps.molecules import CALIBRATION_PER_POINT, calibrate_molecule_plugin, is_smiles_model
 
     plugin = load_plugin(plugin_dir)
     if out is None and not Path(plugin_dir).is_dir():
         raise ConfigError(f"{plugin_dir} is a shipped model: pass --out DIR for the calibrated copy")
     directory = Path(out) if out is not None else Path(plugin_dir)
-    if not is_smiles_model(plugin.backbone):
-        raise ConfigError(f"{plugin_dir}: calibration measures the properties of decoded molecules; this plugin's "
-                          f"backbone is a {getattr(plugin.backbone, 'kind', type(plugin.backbone).__name__)}")
-    names = calibrate_molecule_plugin(plugin, per_point=per_point or CALIBRATION_PER_POINT, points=points, seed=seed,
-                                      progress=progress)
+    options = {"per_point": per_point or CALIBRATION_PER_POINT, "points": points, "seed": seed, "progress": progress}
+    if is_smiles_model(plugin.backbone):
+        if classifier_dir:
+            raise ConfigError("a molecule plugin is measured by RDKit on its decoded SMILES; drop --classifier")
+        names = calibrate_molecule_plugin(plugin, **options)
+    elif classifier_dir:
+        names = calibrate_with_classifier(plugin, load(classifier_dir), **options)
+    else:
+        raise ConfigError(f"{plugin_dir}: pass --classifier DIR, an attribute classifier (`condgen classifier "
+                          "train`) that measures the continuous attributes of decoded images")
     plugin.save(directory)
     return names, directory
+
+
+def calibrate_with_classifier(plugin, classifier, per_point: int = 300, points: int | None = None, seed: int = 0,
+                              progress: bool = False) -> list[str]:
+    """Calibrate the continuous attributes of ``plugin`` that ``classifier`` predicts, measuring each
+    decoded example with ``classifier.predict_values``. Returns the calibrated names."""
+    from condgen.plugin.calibration import GRID_POINTS, calibrate
+
+    names = [a.name for a in plugin.schema if a.kind == "continuous" and a.name in classifier.schema.names]
+    if not names:
+        raise ConfigError(f"the classifier predicts no continuous attribute of the plugin (plugin: "
+                          f"{plugin.attributes}; classifier: {classifier.schema.names})")
+    columns = classifier.schema.columns(names)
+
+    def measure(z: torch.Tensor) -> dict[str, np.ndarray]:
+        values = classifier.predict_values(plugin.decode(z))[:, columns].cpu().numpy()
+        return {name: values[:, i] for i, name in enumerate(names)}
+
+    calibrate(plugin, measure, names, per_point=per_point, points=points or GRID_POINTS, seed=seed, progress=progress)
+    return names
 
 
 def generate_grid(plugin_dir: str, conditions: Mapping[str, str], n: int, out: Path, seed: int = 0,

@@ -51,18 +51,21 @@ def plugin_fit(
 
 @plugin_app.command("calibrate")
 def plugin_calibrate(
-    plugin_dir: Annotated[str, typer.Argument(help="molecule plugin directory (or shipped name, with --out)")],
+    plugin_dir: Annotated[str, typer.Argument(help="plugin directory (or shipped name, with --out)")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="save the calibrated plugin here (default: in "
                                                                 "place)")] = None,
     per_point: Annotated[int | None, typer.Option(help="decoded latents per grid point (default 300)")] = None,
-    points: Annotated[int, typer.Option(help="grid points between mean ± 3.5 std of each property")] = 15,
+    points: Annotated[int, typer.Option(help="grid points between mean ± 3.5 std of each attribute")] = 15,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
+    classifier: Annotated[str | None, typer.Option(help="image plugins: attribute classifier that measures the "
+                                                        "decoded images (molecules: RDKit)")] = None,
 ) -> None:
-    """Measure what a molecule plugin's decodings reach for a grid of targets and invert it, so that
-    --target logp=T gives molecules of mean logP ≈ T (the weights do not change)."""
+    """Measure what a plugin's decodings reach for a grid of values of each continuous attribute and
+    invert it, so that asking for T gives decodings of mean T (molecules: --target logp=T); the
+    weights do not change."""
     from condgen.apps.plugin_tasks import calibrate_plugin_dir
 
-    names, directory = calibrate_plugin_dir(plugin_dir, out_dir, per_point, points, seed)
+    names, directory = calibrate_plugin_dir(plugin_dir, out_dir, per_point, points, seed, classifier)
     console.print(f"calibrated {', '.join(names)}; saved to [bold]{directory}[/]")
 
 

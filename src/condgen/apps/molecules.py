@@ -21,14 +21,13 @@ import torch
 
 from condgen.artifact import atomic_write_bytes, atomic_write_json, load
 from condgen.errors import ConfigError
+from condgen.plugin.calibration import GRID_POINTS, PER_POINT, calibrate
 
 #: |property − target| ≤ tolerance counts as a success (logP as in the plugin-on-CharVAE studies).
 TARGET_TOLERANCES = {"logp": 0.5, "tpsa": 10.0, "sas": 0.5, "qed": 0.1, "molwt": 25.0}
 SAMPLING_BATCH = 500
 #: Beam width with which a molecule plugin decodes its latents unless told otherwise.
 PLUGIN_BEAM_WIDTH = 5
-#: Decoded latents per grid point when a molecule plugin's targets are calibrated.
-CALIBRATION_PER_POINT = 300
 
 
 @dataclass(frozen=True)
@@ -237,7 +236,7 @@ def decoded_latents(backbone, molecules, decoding: Decoding = PLUGIN_DECODING,
     return LabeledDataset(torch.cat(latents), attributes, molecules.schema.with_statistics(attributes), spec)
 
 
-def calibrate_molecule_plugin(plugin, per_point: int = CALIBRATION_PER_POINT, points: int | None = None, seed: int = 0,
+def calibrate_molecule_plugin(plugin, per_point: int = PER_POINT, points: int = GRID_POINTS, seed: int = 0,
                               n_jobs: int = 1, progress: bool = False) -> list[str]:
     """Calibrate the continuous built-in property attributes of a molecule plugin (see
     :mod:`condgen.plugin.calibration`): latents drawn at a grid of conditions are decoded with the
@@ -245,7 +244,6 @@ def calibrate_molecule_plugin(plugin, per_point: int = CALIBRATION_PER_POINT, po
     Returns the calibrated attribute names; the calibration is set on ``plugin`` (save it after).
     """
     from condgen.data.molecules import MOLECULE_PROPERTIES, property_values
-    from condgen.plugin.calibration import GRID_POINTS, calibrate
 
     names = [a.name for a in plugin.schema if a.kind == "continuous" and a.name in MOLECULE_PROPERTIES]
     if not names:
@@ -256,8 +254,7 @@ def calibrate_molecule_plugin(plugin, per_point: int = CALIBRATION_PER_POINT, po
     def measure(z: torch.Tensor) -> dict[str, np.ndarray]:
         return property_values(decode_latents(backbone, z, decoding), names, n_jobs)
 
-    calibrate(plugin, measure, names, per_point=per_point, points=points or GRID_POINTS, seed=seed,
-              progress=progress)
+    calibrate(plugin, measure, names, per_point=per_point, points=points, seed=seed, progress=progress)
     return names
 
 

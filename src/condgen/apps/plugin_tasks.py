@@ -13,6 +13,7 @@ from PIL import Image, UnidentifiedImageError
 from condgen.artifact import atomic_write_json, load, resolve
 from condgen.data import LabeledDataset, load_dataset, load_from_spec
 from condgen.errors import ConfigError, DataError
+from condgen.plugin.calibration import GRID_POINTS, PER_POINT, calibrate
 from condgen.viz import save_grid, save_labeled_rows
 
 
@@ -44,12 +45,11 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
     molecules themselves (``labels="data"``) or of their decodings (``labels="decoded"``, see
     :func:`condgen.apps.molecules.decoded_latents`). ``coupling`` and ``sigma`` (the final σ of the
     attribute coordinates) override :class:`~condgen.plugin.PluginConfig`'s defaults. ``calibrate``
-    > 0 (SMILES backbones; None: :data:`~condgen.apps.molecules.CALIBRATION_PER_POINT` for them, 0
+    > 0 (SMILES backbones; None: :data:`~condgen.plugin.calibration.PER_POINT` for them, 0
     for others): then calibrate the targets with that many decoded latents per grid point
     (:func:`condgen.apps.molecules.calibrate_molecule_plugin`).
     """
     from condgen.apps.molecules import (
-        CALIBRATION_PER_POINT,
         calibrate_molecule_plugin,
         decoded_latents,
         is_smiles_model,
@@ -63,7 +63,7 @@ def fit_plugin_from_dirs(backbone_dir: str | Path, attributes: Sequence[str], ou
     backbone = load(backbone_dir)
     latents = None
     if calibrate is None:
-        calibrate = CALIBRATION_PER_POINT if is_smiles_model(backbone) else 0
+        calibrate = PER_POINT if is_smiles_model(backbone) else 0
     if is_smiles_model(backbone):  # molecules: n_latents random molecules, properties computed by RDKit
         dataset = molecule_plugin_data(backbone, data, attributes, n=n_latents, seed=seed)
         if labels == "decoded":
@@ -110,13 +110,14 @@ def calibrate_plugin_dir(plugin_dir: str | Path, out: Path | None = None, per_po
     A molecule plugin is measured by RDKit on its decoded SMILES; an image plugin by the attribute
     classifier in ``classifier_dir`` on its decoded images (:func:`calibrate_with_classifier`).
     """
-    from condgen.apps.molecules import CALIBRATION_PER_POINT, calibrate_molecule_plugin, is_smiles_model
+    from condgen.apps.molecules import calibrate_molecule_plugin, is_smiles_model
 
     plugin = load_plugin(plugin_dir)
     if out is None and not Path(plugin_dir).is_dir():
         raise ConfigError(f"{plugin_dir} is a shipped model: pass --out DIR for the calibrated copy")
     directory = Path(out) if out is not None else Path(plugin_dir)
-    options = {"per_point": per_point or CALIBRATION_PER_POINT, "points": points, "seed": seed, "progress": progress}
+    options = {"per_point": per_point or PER_POINT, "points": points or GRID_POINTS, "seed": seed,
+               "progress": progress}
     if is_smiles_model(plugin.backbone):
         if classifier_dir:
             raise ConfigError("a molecule plugin is measured by RDKit on its decoded SMILES; drop --classifier")
@@ -130,12 +131,10 @@ def calibrate_plugin_dir(plugin_dir: str | Path, out: Path | None = None, per_po
     return names, directory
 
 
-def calibrate_with_classifier(plugin, classifier, per_point: int = 300, points: int | None = None, seed: int = 0,
-                              progress: bool = False) -> list[str]:
+def calibrate_with_classifier(plugin, classifier, per_point: int = PER_POINT, points: int = GRID_POINTS,
+                              seed: int = 0, progress: bool = False) -> list[str]:
     """Calibrate the continuous attributes of ``plugin`` that ``classifier`` predicts, measuring each
     decoded example with ``classifier.predict_values``. Returns the calibrated names."""
-    from condgen.plugin.calibration import GRID_POINTS, calibrate
-
     names = [a.name for a in plugin.schema if a.kind == "continuous" and a.name in classifier.schema.names]
     if not names:
         raise ConfigError(f"the classifier predicts no continuous attribute of the plugin (plugin: "
@@ -146,7 +145,7 @@ def calibrate_with_classifier(plugin, classifier, per_point: int = 300, points: 
         values = classifier.predict_values(plugin.decode(z))[:, columns].cpu().numpy()
         return {name: values[:, i] for i, name in enumerate(names)}
 
-    calibrate(plugin, measure, names, per_point=per_point, points=points or GRID_POINTS, seed=seed, progress=progress)
+    calibrate(plugin, measure, names, per_point=per_point, points=points, seed=seed, progress=progress)
     return names
 
 

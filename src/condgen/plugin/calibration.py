@@ -24,6 +24,8 @@ from condgen.errors import ConfigError
 #: Grid of conditions: the attribute's training mean ± this many standard deviations.
 GRID_WIDTH = 3.5
 GRID_POINTS = 15
+#: Latents sampled, decoded and measured at each grid point.
+PER_POINT = 300
 #: A grid point counts only if at least this share of its decodings could be measured (e.g. valid SMILES).
 MIN_MEASURED_SHARE = 0.2
 
@@ -76,7 +78,7 @@ def calibration_from_dict(body: Mapping[str, Mapping[str, Sequence[float]]] | No
 
 @torch.no_grad()
 def calibrate(plugin, measure: Callable[[torch.Tensor], Mapping[str, np.ndarray]],
-              names: Sequence[str] | None = None, per_point: int = 300, points: int = GRID_POINTS,
+              names: Sequence[str] | None = None, per_point: int = PER_POINT, points: int = GRID_POINTS,
               width: float = GRID_WIDTH, seed: int = 0, progress: bool = False) -> dict[str, TargetCalibration]:
     """Measure and store the response of each continuous attribute of ``plugin`` (all by default).
 
@@ -96,7 +98,7 @@ def calibrate(plugin, measure: Callable[[torch.Tensor], Mapping[str, np.ndarray]
     generator = torch.Generator().manual_seed(seed)
     fitted = dict(plugin.calibration)
     bar = ProgressBar(len(names) * points, 0, progress, description="calibrating")
-    for name in names:
+    for index, name in enumerate(names):
         attribute = plugin.schema[name]
         grid = attribute.mean + attribute.std * np.linspace(-width, width, points)
         means, shares = [], []
@@ -106,7 +108,7 @@ def calibrate(plugin, measure: Callable[[torch.Tensor], Mapping[str, np.ndarray]
             finite = values[np.isfinite(values)]
             shares.append(finite.size / per_point)
             means.append(float(finite.mean()) if shares[-1] >= MIN_MEASURED_SHARE else math.nan)
-            bar.update(names.index(name) * points + len(means), {name: means[-1]})
+            bar.update(index * points + len(means), {name: means[-1]})
         fitted[name] = fit_calibration(grid.tolist(), means, shares)
     bar.close()
     plugin.calibration = fitted

@@ -25,7 +25,7 @@ TARGETS = {"yaw": (-0.75, -0.4, 0.0, 0.4, 0.75), "skin_tone": (0.1, 0.3, 0.5, 0.
 
 
 def judge(plugin, oracle, name: str, target: float, n: int, calibrated: bool) -> dict[str, float]:
-    z = plugin.sample_latent(n, {name: target}, generator=torch.Generator().manual_seed(1), calibrated=calibrated)
+    z = plugin.conditional_latents(n, {name: target}, generator=torch.Generator().manual_seed(1), calibrated=calibrated)
     values = oracle.predict_values(plugin.decode(z))[:, oracle.schema.index(name)].numpy()
     return {"target": target, "mean": float(values.mean()), "mae": float(np.abs(values - target).mean())}
 
@@ -53,8 +53,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000, help="plugin flow steps")
     args = parser.parse_args()
 
-    from condgen.apps.plugin_tasks import calibrate_with_classifier, fit_plugin_from_dirs
-    from condgen.artifact import load
+    from condgen.io import load
+    from condgen.tasks.plugins import calibrate_with_classifier, fit_plugin_from_dirs
 
     with tempfile.TemporaryDirectory() as scratch:
         plugin, _ = fit_plugin_from_dirs("faces-vae", ["yaw", "skin_tone", "smiling"], Path(scratch) / "plugin",

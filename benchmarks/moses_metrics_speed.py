@@ -97,8 +97,8 @@ def timed_child(which: str, input_path: Path, n_jobs: int, workdir: Path) -> dic
 
 def warm_condgen_cache(n_jobs: int) -> float:
     """Build condgen's reference-statistics cache if missing; seconds it took (about 0 when warm)."""
+    from condgen.data.chem.parallel import Workers
     from condgen.metrics.molecules.features import warm_up_workers
-    from condgen.metrics.molecules.parallel import Workers
     from condgen.metrics.molecules.reference import reference_statistics, training_set_hashes
 
     start = time.perf_counter()

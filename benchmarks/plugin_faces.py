@@ -19,9 +19,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from common import RESULTS, provenance  # noqa: E402
-from condgen.apps.report import run_report  # noqa: E402
-from condgen.artifact import load  # noqa: E402
 from condgen.data import load_from_spec  # noqa: E402
+from condgen.evaluation.report import run_report  # noqa: E402
+from condgen.io import load  # noqa: E402
 from condgen.plugin import fit_plugin  # noqa: E402
 from condgen.train import TrainConfig  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Convert RDKit Contrib's SA-score fragment table (``fpscores.pkl.gz``) into condgen's pickle-free copy.
 
-    python tools/sa_fragment_scores.py     # writes src/condgen/metrics/molecules/sa_fragment_scores.npz
+    python tools/sa_fragment_scores.py     # writes src/condgen/data/chem/sa_fragment_scores.npz
 
 RDKit ships Ertl & Schuffenhauer's fragment contributions only as a pickle. condgen never unpickles at
 run time, so this one-off tool (run by a maintainer when RDKit's table changes) reads the pickle with an
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from rdkit import RDConfig
 
-TARGET = Path(__file__).resolve().parents[1] / "src/condgen/metrics/molecules/sa_fragment_scores.npz"
+TARGET = Path(__file__).resolve().parents[1] / "src/condgen/data/chem/sa_fragment_scores.npz"
 
 
 class PlainDataUnpickler(pickle.Unpickler):

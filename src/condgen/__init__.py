@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from condgen.artifact import load  # noqa: E402
 from condgen.errors import CondgenError  # noqa: E402
+from condgen.io import load  # noqa: E402
 
 __all__ = ["CondgenError", "__version__", "load"]

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from condgen.artifact import atomic_write_bytes
+from condgen.io import atomic_write_bytes
 
 
 def to_uint8_hwc(images: torch.Tensor) -> np.ndarray:

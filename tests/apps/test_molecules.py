@@ -10,7 +10,7 @@ from rdkit import Chem
 from rdkit.Chem import Crippen
 from typer.testing import CliRunner
 
-from condgen.apps.molecules import Decoding, decoded_latents, resolve_decoding, sample_molecules, target_report
+from condgen.apps.molecules import decoded_latents, decoding_options, sample_molecules, target_report
 from condgen.cli import app
 from condgen.data.molecules import smiles_dataset
 from condgen.errors import ConfigError
@@ -47,7 +47,8 @@ def test_plugin_targets_move_the_property_of_generated_molecules(molecule_plugin
     plugin, _ = molecule_plugin
     means = {}
     for goal in (-0.5, 3.5):
-        smiles = sample_molecules(plugin, 60, {"logp": goal}, temperature=0, seed=1, style_scale=0.3)
+        smiles = sample_molecules(plugin, 60, {"logp": goal}, seed=1, style_scale=0.3,
+                                  **decoding_options(plugin, temperature=0))
         values = [logp(s) for s in smiles if Chem.MolFromSmiles(s) is not None]
         assert len(values) >= 20
         means[goal] = np.mean(values)
@@ -75,7 +76,7 @@ def test_cli_sample_props_and_metrics(molecule_plugin, tmp_path):
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "report.json").read_text())
     report = saved["targets"]["logp"]
-    assert saved["decoding"] == {"temperature": 0.0, "beam": 3, "prefer_valid": True}
+    assert saved["decoding"] == {"beam": 3, "prefer_valid": True}
     assert "beam search (width 3, most likely valid)" in result.output and saved["calibrated"] is False
     assert report["target"] == 3.5 and 0 < report["validity"] <= 1 and "logp=3.5: mean" in result.output
     lines = out.read_text().splitlines()
@@ -121,8 +122,11 @@ def test_cli_trains_on_a_smiles_file_skipping_invalid_lines(tmp_path):
     result = runner.invoke(app, ["mol", "sample", str(out), "-n", "7", "--out", str(tmp_path / "s.smi")])
     assert result.exit_code == 0, result.output
     assert len((tmp_path / "s.smi").read_text().splitlines()) == 7
-    result = runner.invoke(app, ["sample", str(out)])
-    assert result.exit_code == 1 and "mol sample" in str(result.exception)
+    result = runner.invoke(app, ["sample", str(out), "-n", "5", "--out", str(tmp_path / "g.smi")])  # every modality
+    assert result.exit_code == 0, result.output
+    assert len((tmp_path / "g.smi").read_text().splitlines()) == 5
+    result = runner.invoke(app, ["sample", str(out), "--out", str(tmp_path / "g.png")])
+    assert result.exit_code == 1 and ".smi" in str(result.exception) and not (tmp_path / "g.png").exists()
 
 
 def test_decoded_labels_are_the_properties_of_what_the_decoder_makes(molecule_plugin):
@@ -138,40 +142,52 @@ def test_decoded_labels_are_the_properties_of_what_the_decoder_makes(molecule_pl
         mol = Chem.MolFromSmiles(smiles)
         assert math.isnan(value) if mol is None else value == pytest.approx(Crippen.MolLogP(mol), abs=1e-6)
     assert latents.data.shape == (12, backbone.latent_dim)
-    assert latents.spec["decoding"] == {"temperature": 0.0, "beam": 5, "prefer_valid": True}
+    assert latents.spec["decoding"] == {"beam": 5, "prefer_valid": True}
 
 
 def test_decoding_defaults_and_conflicts(molecule_plugin):
     plugin, _ = molecule_plugin
     backbone = plugin.backbone
-    assert resolve_decoding(plugin) == Decoding(0.0, 5)  # a plugin decodes the most likely molecule of a latent
-    assert resolve_decoding(backbone) == Decoding(1.0, 1)  # a SMILES model samples its distribution
-    assert resolve_decoding(plugin, temperature=1.0) == Decoding(1.0, 1)
-    assert resolve_decoding(backbone, beam=3) == Decoding(0.0, 3)
+    assert plugin.decoding == {"beam": 5, "prefer_valid": True}  # a plugin decodes the most likely molecule
+    assert decoding_options(plugin) == {} and decoding_options(backbone) == {}  # their own decodings
+    assert decoding_options(plugin, temperature=1.0) == {"temperature": 1.0, "beam": 1, "prefer_valid": False}
+    assert decoding_options(backbone, beam=3) == {"beam": 3, "prefer_valid": True}
     with pytest.raises(ConfigError, match="no --temperature"):
-        resolve_decoding(plugin, temperature=0.7, beam=3)
+        decoding_options(plugin, temperature=0.7, beam=3)
     with pytest.raises(ConfigError, match="must be ≥ 1"):
-        resolve_decoding(plugin, beam=0)
+        decoding_options(plugin, beam=0)
     charrnn = build_model("charrnn", smiles_dataset(LOW + HIGH), hidden=8, layers=1)
     with pytest.raises(ConfigError, match="latent SMILES model"):
-        resolve_decoding(charrnn, beam=3)
-    assert resolve_decoding(plugin, prefer_valid=False) == Decoding(0.0, 5, prefer_valid=False)
+        decoding_options(charrnn, beam=3)
+    assert decoding_options(charrnn, temperature=0.5) == {"temperature": 0.5}
+    assert decoding_options(plugin, top_beam=True) == {"prefer_valid": False}
     with pytest.raises(ConfigError, match="needs a plugin or --beam K"):
-        resolve_decoding(backbone, prefer_valid=False)
-    plugin.data_spec = {**plugin.data_spec, "decoding": {"temperature": 0.0, "beam": 3}}  # labels of an older fit
-    try:
-        assert resolve_decoding(plugin) == Decoding(0.0, 3, prefer_valid=False)
-    finally:
-        plugin.data_spec = {k: v for k, v in plugin.data_spec.items() if k != "decoding"}
+        decoding_options(backbone, top_beam=True)
     beamed = sample_molecules(plugin, 8, {"logp": 3.0}, seed=4)
     again = sample_molecules(plugin, 8, {"logp": 3.0}, seed=4)
-    top = sample_molecules(plugin, 8, {"logp": 3.0}, seed=4, prefer_valid=False)
-    z = plugin.sample_latent(8, {"logp": 3.0}, generator=torch.Generator().manual_seed(4))
+    top = sample_molecules(plugin, 8, {"logp": 3.0}, seed=4, **decoding_options(plugin, top_beam=True))
+    z = plugin.conditional_latents(8, {"logp": 3.0}, generator=torch.Generator().manual_seed(4))
     candidates = backbone.beam_smiles(z, 5)
     assert beamed == again and top == [row[0] for row in candidates]
     for chosen, row in zip(beamed, candidates, strict=True):  # the most likely valid candidate, else the top one
         valid = [s for s in row if Chem.MolFromSmiles(s) is not None]
         assert chosen == (valid[0] if valid else row[0])
+
+
+def test_plugins_saved_before_they_stored_their_decoding_decode_as_they_did(molecule_plugin, tmp_path):
+    plugin, directory = molecule_plugin
+    config = json.loads((directory / "config.json").read_text())
+    for legacy_spec, expected in (({}, {"beam": 5, "prefer_valid": True}),
+                                  ({"decoding": {"temperature": 0.0, "beam": 3}}, {"beam": 3, "prefer_valid": False})):
+        old = {key: value for key, value in config.items() if key != "decoding"}
+        old["data"] = {**old["data"], **legacy_spec}
+        copy = tmp_path / f"old{len(legacy_spec)}"
+        copy.mkdir()
+        (copy / "config.json").write_text(json.dumps(old))
+        (copy / "model.safetensors").write_bytes((directory / "model.safetensors").read_bytes())
+        from condgen.plugin import Plugin
+
+        assert Plugin.load(copy, backbone=plugin.backbone).decoding == expected
 
 
 def test_cli_calibrates_a_molecule_plugin_and_samples_with_and_without_it(molecule_plugin, tmp_path):
@@ -192,7 +208,7 @@ def test_cli_calibrates_a_molecule_plugin_and_samples_with_and_without_it(molecu
 
 
 def test_the_shipped_zinc_vae_moves_logp_towards_its_targets():
-    from condgen.apps.molecules import load_molecule_generator
+    from condgen.tasks.molecules import load_molecule_generator
 
     plugin = load_molecule_generator("zinc-vae")
     assert sorted(plugin.calibration) == ["logp", "sas", "tpsa"]

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,7 +57,12 @@ def test_plugin_fit_generate_edit(tiny_vae, tmp_path):
     invoke("plugin", "fit", tiny_vae, "--attrs", "smiling,eyeglasses", "--out", plugin, "--steps", "5",
            "--batch-size", "32")
     assert json.loads((plugin / "config.json").read_text())["kind"] == "plugin"
-    assert json.loads((plugin / "fit.json").read_text())["attributes"] == ["smiling", "eyeglasses"]
+    record = json.loads((plugin / "fit.json").read_text())
+    assert record["format"] == 1 and record["spec"]["attributes"] == ["smiling", "eyeglasses"]
+    assert record["spec"]["backbone"] == "../../cli0/vae" or not Path(record["spec"]["backbone"]).is_absolute()
+    reference = json.loads((plugin / "config.json").read_text())["backbone"]
+    assert reference["path"] == record["spec"]["backbone"] and len(reference["sha256"]) == 64
+    assert not (plugin / "backbone").exists()  # referred to, not copied
     invoke("generate", plugin, "--set", "smiling=1", "--set", "eyeglasses=no", "-n", "4", "--out", tmp_path / "g.png")
     invoke("edit", plugin, "--index", "3", "--set", "smiling=1", "--set", "eyeglasses=1", "--out", tmp_path / "e.png")
     row = Image.open(tmp_path / "e.png")

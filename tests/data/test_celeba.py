@@ -67,7 +67,7 @@ def test_labels_partial_labels_and_images(tmp_path):
     assert data.schema["Young"].positive_rate == pytest.approx(3 / 5)  # the missing label is not counted
     assert data.data.shape == (6, 3, 16, 12)
     assert data.spec == {"name": "celeba", "path": str((tmp_path / "celeba").resolve()), "size": None,
-                         "format": "celeba", "split": "all"}
+                         "format": "celeba", "split": "all", "modality": "images"}
     # JPEG is lossy: the centre colour comes back within a few levels.
     centre = data.data[:, :, 8, 6].int()
     expected = torch.tensor([[20 * i, 100, 250 - 20 * i] for i in range(6)])

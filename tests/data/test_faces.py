@@ -29,7 +29,7 @@ def test_layout_dtypes_ranges_and_spec(size):
     faces = load_faces(n=40, size=size, seed=0, cache=False)
     assert faces.data.dtype == torch.uint8 and faces.data.shape == (40, 3, size, size)
     assert faces.attributes.dtype == torch.float32 and faces.attributes.shape == (40, 8)
-    assert faces.spec == {"name": "faces", "n": 40, "size": size, "seed": 0}
+    assert faces.spec == {"name": "faces", "n": 40, "size": size, "seed": 0, "modality": "images"}
     values = faces.attributes
     for name in BINARY:
         assert set(values[:, FACE_SCHEMA.index(name)].tolist()) <= {0.0, 1.0}
@@ -110,7 +110,7 @@ def test_invalid_count_and_unknown_option_are_config_errors():
 
 def test_registry_builds_faces_from_its_name():
     faces = load_dataset("faces", n=12, size=32, seed=3, cache=False)
-    assert faces.spec == {"name": "faces", "n": 12, "size": 32, "seed": 3}
+    assert faces.spec == {"name": "faces", "n": 12, "size": 32, "seed": 3, "modality": "images"}
     assert torch.equal(faces.data, load_faces(n=12, size=32, seed=3, cache=False).data)
 
 

@@ -48,7 +48,7 @@ def test_plain_files_values_and_labels(tmp_path):
     assert data.attributes[:, 0].tolist() == labels.tolist()
     assert data.schema["label"].categories == tuple("0123456789")
     assert data.spec == {"name": "mnist", "path": str(root.resolve()), "size": None, "format": "idx",
-                         "split": "train"}
+                         "split": "train", "modality": "images"}
 
 
 @pytest.mark.parametrize("gz, spelling", [(True, "-idx"), (False, ".idx"), (True, ".idx")])

@@ -56,7 +56,7 @@ def test_values_kinds_and_missing(tmp_path):
     assert data.schema["age"].mean == pytest.approx(94 / 3)
     assert data.schema["age"].std == pytest.approx(float(np.std([31.5, 40, 22.5], ddof=1)))
     assert data.spec == {"name": "faces", "path": str((tmp_path / "faces").resolve()), "size": None,
-                         "format": "image-folder"}
+                         "format": "image-folder", "modality": "images"}
 
 
 def test_csv_path_kinds_override_and_numeric_category_order(tmp_path):

@@ -17,7 +17,7 @@ MOLECULES = ["CCO", "c1ccccc1", "CC(=O)O", "ClCc1ccc(Br)cc1", "C[C@@H](N)C(=O)O"
 
 def test_ids_decode_back_and_properties_match_rdkit():
     dataset = smiles_dataset(MOLECULES, properties=["logp", "tpsa"])
-    assert dataset.is_sequence and dataset.data.dtype == torch.int64
+    assert dataset.modality.name == "smiles" and dataset.data.dtype == torch.int64
     assert dataset.examples(slice(0, 2)).dtype == torch.int64
     assert dataset_smiles(dataset) == MOLECULES
     assert dataset.schema.names == ["logp", "tpsa"]

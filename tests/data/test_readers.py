@@ -24,7 +24,7 @@ def test_digits_end_to_end():
     assert int(data.data.max()) == 255
     assert data.schema["digit"].kind == "categorical" and data.schema["digit"].categories == tuple("0123456789")
     assert data.attributes[:, 0].tolist() == reference.target.tolist()
-    assert data.spec == {"name": "digits", "size": 8}
+    assert data.spec == {"name": "digits", "size": 8, "modality": "images"}
     assert torch.equal(load_from_spec(data.spec).data, data.data)
 
 

@@ -19,7 +19,7 @@ def test_same_seed_gives_identical_bytes_and_another_seed_differs():
 def test_layout_schema_and_factor_ranges(size):
     shapes = load_shapes(n=300, size=size, seed=0, cache=False)
     assert shapes.data.dtype == torch.uint8 and shapes.data.shape == (300, 3, size, size)
-    assert shapes.spec == {"name": "shapes", "n": 300, "size": size, "seed": 0}
+    assert shapes.spec == {"name": "shapes", "n": 300, "size": size, "seed": 0, "modality": "images"}
     assert shapes.schema.names == ["shape", "scale", "rotation", "x", "y", "color"]
     assert [a.kind for a in shapes.schema] == ["categorical"] + ["continuous"] * 4 + ["categorical"]
     assert shapes.schema["shape"].categories == SHAPES and shapes.schema["color"].categories == COLORS

@@ -17,10 +17,10 @@ def test_deterministic_float32_vectors_with_one_attribute(variant):
     again = make_toy2d(variant, n=500, seed=3)
     other = make_toy2d(variant, n=500, seed=4)
     assert first.data.dtype == torch.float32 and first.data.shape == (500, 2)
-    assert first.attributes.shape == (500, 1) and not first.is_image
+    assert first.attributes.shape == (500, 1) and first.modality.name == "vectors"
     assert torch.equal(first.data, again.data) and torch.equal(first.attributes, again.attributes)
     assert not torch.equal(first.data, other.data)
-    assert first.spec == {"name": "toy2d", "variant": variant, "n": 500, "seed": 3}
+    assert first.spec == {"name": "toy2d", "variant": variant, "n": 500, "seed": 3, "modality": "vectors"}
     assert torch.equal(load_from_spec(first.spec).data, first.data)
 
 

@@ -165,7 +165,7 @@ def test_chemnet_statistics_weight_duplicates_like_repeated_rows():
 
 @needs_molsets
 def test_reference_statistics_are_cached(tmp_path, monkeypatch):
-    from condgen.metrics.molecules.parallel import Workers
+    from condgen.data.chem.parallel import Workers
     from condgen.metrics.molecules.reference import reference_statistics
 
     monkeypatch.setenv("CONDGEN_CACHE", str(tmp_path))

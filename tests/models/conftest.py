@@ -31,7 +31,8 @@ def make_images(n: int = 16, size: int = 16, channels: int = 3, seed: int = 0) -
     generator = torch.Generator().manual_seed(seed)
     data = torch.randint(0, 256, (n, channels, size, size), generator=generator, dtype=torch.uint8)
     attributes = _attributes(n, generator)
-    return LabeledDataset(data, attributes, SCHEMA.with_statistics(attributes), {"name": "random-images"})
+    return LabeledDataset(data, attributes, SCHEMA.with_statistics(attributes),
+                          {"name": "random-images", "modality": "images"})
 
 
 def make_vectors(n: int = 32, dim: int = 5, seed: int = 0) -> LabeledDataset:
@@ -39,7 +40,8 @@ def make_vectors(n: int = 32, dim: int = 5, seed: int = 0) -> LabeledDataset:
     generator = torch.Generator().manual_seed(seed)
     attributes = _attributes(n, generator)
     data = 3 * torch.randn(n, dim, generator=generator)
-    return LabeledDataset(data, attributes, SCHEMA.with_statistics(attributes), {"name": "random-vectors"})
+    return LabeledDataset(data, attributes, SCHEMA.with_statistics(attributes),
+                          {"name": "random-vectors", "modality": "vectors"})
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 import pytest
 
 import condgen.models
-from condgen.artifact import REGISTRY
 from condgen.errors import ConfigError
+from condgen.io import ARTIFACT_KINDS
 from condgen.models import GAN, MODEL_NAMES, SMILES_MODEL_NAMES, VAE, build_model
 
 EXPECTED_NAMES = {"vae", "beta-vae", "wae", "aae", "gan", "lsgan", "wgan", "wgan-gp", "hinge-gan", "dcgan",
@@ -15,7 +15,7 @@ def test_every_cli_name_is_described_and_every_kind_registered():
     assert set(MODEL_NAMES) == EXPECTED_NAMES
     assert SMILES_MODEL_NAMES == {"charrnn", "smiles-vae", "smiles-aae", "organ"}
     assert all(isinstance(text, str) and text and "\n" not in text for text in MODEL_NAMES.values())
-    assert {"vae", "wae", "aae", "gan", "cvae", "cgan"} <= set(REGISTRY)
+    assert {"vae", "wae", "aae", "gan", "cvae", "cgan"} <= set(ARTIFACT_KINDS)
     assert all(hasattr(condgen.models, name) for name in condgen.models.__all__)
 
 

@@ -24,7 +24,7 @@ def train_toy_wgan_gp(steps: int = 800, seed: int = 0) -> dict:
     model = train(model, data, TrainConfig(steps=steps, batch_size=256, seed=seed, progress=False,
                                            log_every=0)).model
     centers, std = toy2d_modes("8gaussians")
-    samples = model.sample(2500, torch.Generator().manual_seed(seed))
+    samples = model.sample(2500, generator=torch.Generator().manual_seed(seed))
     return mode_coverage(samples, torch.from_numpy(centers), std)
 
 
@@ -42,7 +42,7 @@ def test_vae_reconstructs_low_dimensional_vectors():
     codes = torch.randn(2000, 2, generator=generator)
     mixing = torch.randn(2, 10, generator=generator)
     x = codes @ mixing + 0.05 * torch.randn(2000, 10, generator=generator)
-    data = LabeledDataset(x, torch.zeros(2000, 0), AttributeSchema(), {"name": "plane-in-10d"})
+    data = LabeledDataset(x, torch.zeros(2000, 0), AttributeSchema(), {"name": "plane-in-10d", "modality": "vectors"})
     model = build_model("vae", data, latent_dim=2, hidden=64, depth=2, decoder_std=0.1, kl_warmup=0.2)
     model = train(model, data, TrainConfig(steps=600, batch_size=128, progress=False, log_every=0)).model
     with torch.no_grad():

@@ -19,12 +19,13 @@ def test_image_models_have_backbone_shapes(name, size, images, tiny):
     assert model.is_conditional == (name in CONDITIONAL)
     assert model.has_encoder == (name in ENCODERS)
     with torch.no_grad():
-        z = model.sample_latent(4, torch.Generator().manual_seed(0))
+        z = model.sample_latent(4, generator=torch.Generator().manual_seed(0))
         assert z.shape == (4, tiny["latent_dim"])
-        decoded = model.decode(z, attributes if model.is_conditional else None)
+        decoded = model.decode(z, **({"attributes": attributes} if model.is_conditional else {}))
         assert decoded.shape == (4, 3, size, size)
         assert decoded.abs().max() <= 1.0  # images live in [-1, 1]
-        assert model.sample(4, torch.Generator().manual_seed(0), attributes).shape == (4, 3, size, size)
+        extras = {"attributes": attributes} if model.is_conditional else {}
+        assert model.sample(4, generator=torch.Generator().manual_seed(0), **extras).shape == (4, 3, size, size)
         if model.has_encoder:
             assert model.encode(x).shape == (4, tiny["latent_dim"])
 
@@ -35,7 +36,8 @@ def test_vector_models_use_mlps_and_unbounded_outputs(name, vectors, tiny):
     model = build_model(name, data, **tiny).eval()
     assert model.config.arch == "mlp" and model.config.data_shape == (5,)
     with torch.no_grad():
-        samples = model.sample(6, torch.Generator().manual_seed(0), data.attributes[:6])
+        extras = {"attributes": data.attributes[:6]} if model.is_conditional else {}
+        samples = model.sample(6, generator=torch.Generator().manual_seed(0), **extras)
         assert samples.shape == (6, 5)
         if model.has_encoder:
             assert model.encode(data.examples(slice(0, 6))).shape == (6, tiny["latent_dim"])
@@ -65,8 +67,8 @@ def test_vae_posterior_mean_is_the_encoding_and_sampling_is_seeded(images, tiny)
         mean, log_var = model.posterior(x)
         assert torch.equal(model.encode(x), mean) and log_var.shape == mean.shape
         assert torch.equal(model.reconstruct(x), model.decode(mean))
-        first = model.sample(3, torch.Generator().manual_seed(5))
-        assert torch.equal(first, model.sample(3, torch.Generator().manual_seed(5)))
+        first = model.sample(3, generator=torch.Generator().manual_seed(5))
+        assert torch.equal(first, model.sample(3, generator=torch.Generator().manual_seed(5)))
 
 
 def test_bernoulli_vae_decodes_into_the_image_range(images, tiny):
@@ -86,6 +88,6 @@ def test_conditional_models_follow_their_attributes(images, tiny):
     frowning = torch.tensor([[0.0, 30.0, 0.0], [0.0, 30.0, 0.0]])
     unknown = torch.full((2, 3), float("nan"))
     with torch.no_grad():
-        assert not torch.allclose(model.decode(z, smiling), model.decode(z, frowning))
+        assert not torch.allclose(model.decode(z, attributes=smiling), model.decode(z, attributes=frowning))
         # All-missing attributes are the zero condition vector, the same as giving none.
-        assert torch.equal(model.decode(z, unknown), model.decode(z, None))
+        assert torch.equal(model.decode(z, attributes=unknown), model.decode(z))

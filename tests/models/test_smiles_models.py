@@ -10,12 +10,14 @@ from rdkit import rdBase
 
 import condgen
 from condgen.data import load_dataset
+from condgen.data.chem.properties import compute_properties, parse_smiles
 from condgen.data.molecules import smiles_dataset
 from condgen.errors import ConfigError
-from condgen.metrics.molecules.properties import compute_properties, parse_smiles
 from condgen.models import ORGAN, CharRNN, build_model
+from condgen.models.backbone import LatentBackbone, can_encode
 from condgen.models.organ import builtin_objective
 from condgen.nn.sequence import EOS_ID, PAD_ID
+from condgen.plugin import fit_plugin
 from condgen.train import TrainConfig, train
 
 # 16 small molecules (≤ 11 tokens), logP from -1.7 (glycerol) to 2.3 (cyclohexane, toluene).
@@ -163,9 +165,9 @@ def test_saved_smiles_model_loads_and_samples_identically(name, tmp_path):
     model.save(tmp_path / name)
     loaded = condgen.load(tmp_path / name)
     assert type(loaded) is type(model) and loaded.config == model.config and not loaded.training
-    ids = loaded.sample_ids(5, generator=torch.Generator().manual_seed(3))
+    ids = loaded.sample(5, generator=torch.Generator().manual_seed(3))
     assert ids.shape == (5, data.spec["max_length"]) and ids.dtype == torch.int64
-    assert torch.equal(ids, model.sample_ids(5, generator=torch.Generator().manual_seed(3)))
+    assert torch.equal(ids, model.sample(5, generator=torch.Generator().manual_seed(3)))
     assert loaded.sample_smiles(7, generator=torch.Generator().manual_seed(1)) == \
         model.sample_smiles(7, generator=torch.Generator().manual_seed(1))
     if name == "smiles-aae":
@@ -185,10 +187,11 @@ def test_smiles_models_refuse_other_data(name):
 def test_models_without_latent_space_say_so(model_class):
     data = smiles_dataset(MOLECULES)
     model = build_model(model_class.kind, data, **TINIEST[model_class.kind])
-    for call in (lambda: model.latent_dim, lambda: model.sample_latent(2), lambda: model.encode(data.data),
-                 lambda: model.decode(torch.zeros(2, 4))):
-        with pytest.raises(ConfigError, match="no latent space"):
-            call()
+    assert not isinstance(model, LatentBackbone) and not can_encode(model)
+    for name in ("latent_dim", "sample_latent", "decode", "encode"):
+        assert not hasattr(model, name)  # not a backbone: a plugin refuses it in one line
+    with pytest.raises(ConfigError, match="not a latent backbone"):
+        fit_plugin(model, data, ["logp"])
 
 
 def test_organ_options_are_checked():

@@ -39,7 +39,7 @@ def test_calibration_undoes_a_decoder_that_shrinks_the_attribute(tmp_path):
     value = torch.randn(4000, 1) * 2
     latents = torch.cat([value, torch.randn(4000, 1)], dim=1)
     schema = AttributeSchema([Attribute("size", "continuous")])
-    data = LabeledDataset(latents, value, schema.with_statistics(value), {"name": "toy"})
+    data = LabeledDataset(latents, value, schema.with_statistics(value), {"name": "toy", "modality": "vectors"})
     backbone = _identity_backbone()
     plugin = fit_plugin(backbone, None, ["size"], PluginConfig(n_couplings=2, hidden=32, depth=2, sigma_end=0.05),
                         TrainConfig(steps=600, batch_size=256, progress=False), latents=data)
@@ -48,7 +48,7 @@ def test_calibration_undoes_a_decoder_that_shrinks_the_attribute(tmp_path):
         return {"size": (z[:, 0] / 2).numpy()}
 
     def decoded_mean(target, calibrated):
-        z = plugin.sample_latent(2000, {"size": target}, generator=torch.Generator().manual_seed(1),
+        z = plugin.conditional_latents(2000, {"size": target}, generator=torch.Generator().manual_seed(1),
                                  calibrated=calibrated)
         return float(measure(z)["size"].mean())
 
@@ -70,7 +70,8 @@ def test_calibration_undoes_a_decoder_that_shrinks_the_attribute(tmp_path):
 def test_only_continuous_attributes_are_calibrated():
     schema = AttributeSchema([Attribute("flag", "binary")])
     values = (torch.rand(200, 1) > 0.5).float()
-    data = LabeledDataset(torch.randn(200, 2), values, schema.with_statistics(values), {"name": "toy"})
+    data = LabeledDataset(torch.randn(200, 2), values, schema.with_statistics(values),
+                          {"name": "toy", "modality": "vectors"})
     plugin = fit_plugin(_identity_backbone(), None, ["flag"], PluginConfig(n_couplings=1, hidden=8, depth=2),
                         TrainConfig(steps=2, batch_size=50, progress=False), latents=data)
     with pytest.raises(ConfigError, match="only continuous"):

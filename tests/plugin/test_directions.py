@@ -24,7 +24,7 @@ def directions():
     values = truth(z)
     values[::7, 0] = float("nan")
     schema = AttributeSchema((Attribute("smile", "binary"), Attribute("age", "continuous")))
-    latents = LabeledDataset(z, values, schema.with_statistics(values), {"name": "latents"})
+    latents = LabeledDataset(z, values, schema.with_statistics(values), {"name": "latents", "modality": "vectors"})
     return fit_directions(latents, extreme_share=0.1)
 
 
@@ -56,7 +56,7 @@ def test_edits_reach_the_target_side_and_keep_conditioned_attributes(directions)
 
 
 def test_sample_latent_and_predict_values(directions):
-    z = directions.sample_latent(500, {"smile": "yes"}, generator=torch.Generator().manual_seed(2))
+    z = directions.conditional_latents(500, {"smile": "yes"}, generator=torch.Generator().manual_seed(2))
     assert (truth(z)[:, 0] == 1).all()
     probe = torch.randn(500, DIM, generator=torch.Generator().manual_seed(3))
     predicted = directions.predict_values(probe)
@@ -76,6 +76,6 @@ def test_save_load_gives_identical_edits(directions, tmp_path):
 
 def test_categorical_attributes_are_refused():
     schema = AttributeSchema((Attribute("hair", "categorical", categories=("a", "b")),))
-    latents = LabeledDataset(torch.randn(50, DIM), torch.zeros(50, 1), schema, {})
+    latents = LabeledDataset(torch.randn(50, DIM), torch.zeros(50, 1), schema, {"modality": "vectors"})
     with pytest.raises(ConfigError, match="binary and continuous"):
         fit_directions(latents)

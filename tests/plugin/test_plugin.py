@@ -57,7 +57,8 @@ def problem():
     values[torch.rand(2000, generator=generator) < 0.3, 0] = float("nan")  # partial labels
     values[torch.rand(2000, generator=generator) < 0.2, 1] = float("nan")
     with torch.no_grad():
-        dataset = LabeledDataset(backbone.decode(z), values, SCHEMA.with_statistics(values), {"name": "synthetic"})
+        dataset = LabeledDataset(backbone.decode(z), values, SCHEMA.with_statistics(values),
+                                 {"name": "synthetic", "modality": "vectors"})
     config = PluginConfig(hidden=64, depth=3, n_couplings=4, lr=1e-3, sigma_start=0.7, sigma_end=0.2)
     plugin = fit_plugin(backbone, dataset, ["smile", "age", "shape"], config,
                         TrainConfig(steps=600, batch_size=256, seed=0, progress=False, device="cpu"))
@@ -69,16 +70,16 @@ def test_conditional_generation_hits_every_attribute(problem):
     plugin, _, _ = problem
     generator = torch.Generator().manual_seed(1)
     for value in (0, 1):
-        z = plugin.sample_latent(1000, {"smile": value}, generator=generator)
+        z = plugin.conditional_latents(1000, {"smile": value}, generator=generator)
         assert (oracle(z)[:, 0] == value).float().mean() >= 0.95
     age_std = plugin.schema["age"].std
     for target in (-1.5, 0.0, 1.5):
-        z = plugin.sample_latent(1000, {"age": target}, generator=generator)
+        z = plugin.conditional_latents(1000, {"age": target}, generator=generator)
         assert (oracle(z)[:, 1] - target).abs().mean() <= 0.25 * age_std
     for category in (0, 1, 2):
-        z = plugin.sample_latent(500, {"shape": category}, generator=generator)
+        z = plugin.conditional_latents(500, {"shape": category}, generator=generator)
         assert (oracle(z)[:, 2] == category).float().mean() >= 0.95
-    z = plugin.sample_latent(1000, {"smile": "yes", "age": 1.0, "shape": "star"}, generator=generator)
+    z = plugin.conditional_latents(1000, {"smile": "yes", "age": 1.0, "shape": "star"}, generator=generator)
     truth = oracle(z)
     assert (truth[:, 0] == 1).float().mean() >= 0.95 and (truth[:, 2] == 2).float().mean() >= 0.95
     assert (truth[:, 1] - 1.0).abs().mean() <= 0.25 * age_std
@@ -86,7 +87,7 @@ def test_conditional_generation_hits_every_attribute(problem):
 
 def test_unconditional_samples_follow_the_data(problem):
     plugin, _, dataset = problem
-    z = plugin.sample_latent(2000, generator=torch.Generator().manual_seed(2))
+    z = plugin.conditional_latents(2000, generator=torch.Generator().manual_seed(2))
     truth = oracle(z)
     assert truth[:, 0].mean().item() == pytest.approx(plugin.schema["smile"].positive_rate, abs=0.05)
     assert truth[:, 1].mean().item() == pytest.approx(plugin.schema["age"].mean, abs=0.15)
@@ -139,11 +140,11 @@ def test_traverse_moves_one_attribute_monotonically(problem):
 def test_unknown_names_and_bad_values_are_clear_errors(problem):
     plugin, _, _ = problem
     with pytest.raises(UnknownAttributeError, match="valid attributes: smile, age, shape"):
-        plugin.sample_latent(2, {"beard": 1})
+        plugin.conditional_latents(2, {"beard": 1})
     with pytest.raises(DataError, match="binary"):
         plugin.edit_latent(torch.zeros(2, LATENT_DIM), {"smile": 3})
     with pytest.raises(DataError, match="categories"):
-        plugin.sample_latent(2, {"shape": "hexagon"})
+        plugin.conditional_latents(2, {"shape": "hexagon"})
     with pytest.raises(DataError, match=r"\[B, 8\]"):
         plugin.predict(torch.zeros(2, 5))
     with pytest.raises(ConfigError, match="exactly one"):
@@ -159,8 +160,8 @@ def test_save_load_with_adapter_needs_the_backbone_and_reproduces_samples(proble
     assert loaded.attributes == ["smile", "age", "shape"]
     for model in (plugin, loaded):
         model.eval()
-    first = plugin.sample_latent(64, {"smile": 1}, generator=torch.Generator().manual_seed(9))
-    second = loaded.sample_latent(64, {"smile": 1}, generator=torch.Generator().manual_seed(9))
+    first = plugin.conditional_latents(64, {"smile": 1}, generator=torch.Generator().manual_seed(9))
+    second = loaded.conditional_latents(64, {"smile": 1}, generator=torch.Generator().manual_seed(9))
     assert torch.equal(first, second)
     z = torch.randn(16, LATENT_DIM)
     assert torch.equal(plugin.predict_values(z), loaded.predict_values(z))
@@ -175,7 +176,8 @@ def test_plugin_over_a_saved_condgen_model_is_saved_with_it(tmp_path):
     z = torch.randn(256, LATENT_DIM, generator=generator)
     values = oracle(z)
     data = LabeledDataset(z @ torch.randn(LATENT_DIM, 12, generator=generator), values,
-                          SCHEMA.with_statistics(values), {"name": "synthetic"})
+                          SCHEMA.with_statistics(values),
+                                 {"name": "synthetic", "modality": "vectors"})
     vae = build_model("vae", data, latent_dim=LATENT_DIM, arch="mlp", hidden=16)
     plugin = fit_plugin(vae, data, ["smile", "age"], PluginConfig(hidden=16, depth=2, n_couplings=2),
                         TrainConfig(steps=5, batch_size=64, progress=False, device="cpu", out=tmp_path / "run"))

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from condgen.artifact import atomic_save_tensors, atomic_write_bytes, load_tensors
 from condgen.errors import ArtifactError
+from condgen.io import atomic_save_tensors, atomic_write_bytes, load_tensors
 from condgen.train import checkpoint
 
 

@@ -8,12 +8,12 @@ import textwrap
 
 import torch
 
-from condgen.artifact import load_tensors
+from condgen.io import load_tensors
 
 WORKER = """
 import os, sys
 import torch
-from condgen.artifact import atomic_save_tensors
+from condgen.io import atomic_save_tensors
 from condgen.train import TrainConfig, train
 
 sys.path.insert(0, {toys_dir!r})

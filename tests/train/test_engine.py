@@ -7,8 +7,8 @@ import logging
 import pytest
 import torch
 
-from condgen.artifact import load_tensors
 from condgen.errors import ConfigError, TrainingDivergedError
+from condgen.io import load_tensors
 from condgen.train import TrainConfig, select_device, train
 from condgen.train.checkpoint import load_checkpoint
 
@@ -121,7 +121,7 @@ def test_conditional_models_sample_with_the_data_sets_first_attribute_rows(tmp_p
     class Conditional(toys.TinyImageModel):
         is_conditional = True
 
-        def decode(self, z, attributes=None):
+        def decode(self, z, *, attributes=None, generator=None):
             seen.append(attributes)
             return super().decode(z)
 

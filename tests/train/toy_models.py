@@ -9,7 +9,7 @@ from torch import nn
 
 from condgen.data.dataset import LabeledDataset
 from condgen.data.schema import Attribute, AttributeSchema
-from condgen.models.base import Batch, GenerativeModel, OptimizerGroup, TrainableModule
+from condgen.models.base import Batch, LatentModel, OptimizerGroup, TrainableModule
 
 TRUE_WEIGHTS = torch.tensor([1.5, -2.0, 0.5])
 TRUE_BIAS = 0.25
@@ -21,7 +21,7 @@ def regression_dataset(n: int = 96, seed: int = 0, noise: float = 0.0) -> Labele
     x = torch.randn(n, 3, generator=generator)
     y = x @ TRUE_WEIGHTS + TRUE_BIAS + noise * torch.randn(n, generator=generator)
     schema = AttributeSchema((Attribute("y", "continuous"),))
-    return LabeledDataset(x, y[:, None], schema, {"name": "toy-regression"})
+    return LabeledDataset(x, y[:, None], schema, {"name": "toy-regression", "modality": "vectors"})
 
 
 def image_dataset(n: int = 16) -> LabeledDataset:
@@ -29,7 +29,8 @@ def image_dataset(n: int = 16) -> LabeledDataset:
     generator = torch.Generator().manual_seed(0)
     data = torch.randint(0, 256, (n, 1, 4, 4), generator=generator, dtype=torch.uint8)
     schema = AttributeSchema((Attribute("bright", "binary"),))
-    return LabeledDataset(data, (data.float().mean((1, 2, 3)) > 127).float()[:, None], schema, {"name": "toy-img"})
+    return LabeledDataset(data, (data.float().mean((1, 2, 3)) > 127).float()[:, None], schema,
+                          {"name": "toy-img", "modality": "images"})
 
 
 @dataclass
@@ -135,7 +136,7 @@ class TinyImageConfig:
     latent_dim: int = 2
 
 
-class TinyImageModel(GenerativeModel):
+class TinyImageModel(LatentModel):
     """Decodes ``z [n, 2]`` to ``[n, 1, 4, 4]`` images; trained to match the mean image."""
 
     kind = "test-tiny-image"
@@ -148,7 +149,7 @@ class TinyImageModel(GenerativeModel):
     def optimizer_groups(self):
         return {"decoder": OptimizerGroup(list(self.parameters()), lr=1e-2)}
 
-    def decode(self, z, attributes=None):
+    def decode(self, z, *, generator=None):
         return torch.tanh(self.net(z)).view(-1, 1, 4, 4)
 
     def compute_loss(self, group, batch: Batch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 
@@ -38,3 +39,8 @@ def parse_options(items: Sequence[str] | None) -> dict[str, object]:
 def split_names(text: str | None) -> list[str]:
     """``"smiling, eyeglasses"`` → ``["smiling", "eyeglasses"]``."""
     return [name.strip() for name in (text or "").split(",") if name.strip()]
+
+
+def default_output(stem: str, modality) -> Path:
+    """``stem`` with the modality's first sample suffix: ``generated.png``, ``generated.smi``, …"""
+    return Path(f"{stem}{modality.suffixes[0]}")

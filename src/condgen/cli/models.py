@@ -8,26 +8,21 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from condgen.cli.common import console, out, parse_assignments, parse_options
-from condgen.errors import CondgenError
+from condgen.cli.common import console, default_output, out, parse_assignments, parse_options
 
 DATA_HELP = "built-in data set name (see `condgen datasets`) or a path to your own data"
 
 
 def datasets() -> None:
     """List the built-in data sets and their attributes."""
-    from condgen.data import describe_builtin, load_dataset
+    from condgen.tasks.datasets import describe_datasets
 
     table = Table(title="built-in data sets (or pass a path: image folder + attributes.csv, CelebA, IDX)")
     table.add_column("name")
     table.add_column("what")
     table.add_column("attributes")
-    for name, description in describe_builtin():
-        try:
-            attributes = load_dataset(name, n=64).schema.describe()
-        except CondgenError as error:  # e.g. moses without the molsets package
-            attributes = f"unavailable: {error}"
-        table.add_row(name, description, attributes)
+    for row in describe_datasets():
+        table.add_row(*row)
     out.print(table)
 
 
@@ -58,7 +53,7 @@ def train(
 
     Multi-GPU / multi-node: launch the same command with `torchrun --nproc_per_node=N -m condgen.cli ...`.
     """
-    from condgen.apps.training import train_named_model
+    from condgen.tasks.training import train_named_model
 
     result = train_named_model(
         model, data, out_dir, steps=steps, batch_size=batch_size, size=size, n=n, seed=seed, resume=resume,
@@ -71,30 +66,39 @@ def train(
 def sample(
     model_dir: Annotated[str, typer.Argument(help="model directory, or the name of a shipped model")],
     n: Annotated[int, typer.Option("-n", help="number of samples")] = 64,
-    out_path: Annotated[Path, typer.Option("--out", help="PNG grid to write")] = Path("samples.png"),
+    out_path: Annotated[Path | None, typer.Option("--out", help="file to write: a PNG grid for images, .smi for "
+                                                                "SMILES models, .csv/.npy for vectors")] = None,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
     set_: Annotated[list[str] | None, typer.Option("--set", help="conditional models: ATTR=VALUE")] = None,
 ) -> None:
-    """Draw samples from a trained model and save them as a PNG grid."""
-    from condgen.apps.training import sample_grid
+    """Draw samples from a trained model and write them (PNG grid, SMILES file or table)."""
+    from condgen.tasks.training import load_model, sample_model
 
-    path = sample_grid(model_dir, n=n, out=out_path, seed=seed, conditions=parse_assignments(set_, "--set"))
-    console.print(f"wrote {path}")
+    model = load_model(model_dir)
+    path = model.modality.check_path(out_path or default_output("samples", model.modality))
+    samples = sample_model(model, n=n, seed=seed, conditions=parse_assignments(set_, "--set"))
+    console.print(f"wrote {model.modality.write(samples, path)}")
 
 
 def reconstruct(
-    model_dir: Annotated[str, typer.Argument(help="model directory with an encoder (vae, wae, aae, cvae)")],
-    out_path: Annotated[Path, typer.Option("--out", help="PNG to write: originals above reconstructions")]
-    = Path("reconstructions.png"),
+    model_dir: Annotated[str, typer.Argument(help="model directory with an encoder (vae, wae, aae, cvae, "
+                                                  "smiles-vae, smiles-aae)")],
+    out_path: Annotated[Path | None, typer.Option("--out", help="file to write: one row per example, original "
+                                                                "then reconstruction (PNG for images, CSV "
+                                                                "otherwise)")] = None,
     n: Annotated[int, typer.Option("-n", help="number of examples")] = 16,
     data: Annotated[str | None, typer.Option(help="data to reconstruct (default: the model's own)")] = None,
     seed: Annotated[int, typer.Option(help="which examples to take")] = 0,
 ) -> None:
-    """Encode and decode examples; writes originals (top) above reconstructions (bottom)."""
-    from condgen.apps.training import reconstruction_grid
+    """Encode and decode examples; writes each original next to its reconstruction."""
+    from condgen.tasks.training import load_model
+    from condgen.tasks.training import reconstruct as reconstruct_examples
 
-    path, error = reconstruction_grid(model_dir, out=out_path, n=n, data=data, seed=seed)
-    console.print(f"wrote {path} (mean absolute error on [-1, 1]: {error:.4f})")
+    model = load_model(model_dir)
+    path = out_path or Path("reconstructions.png" if model.modality.name == "images" else "reconstructions.csv")
+    columns, error = reconstruct_examples(model, n=n, data=data, seed=seed)
+    written = model.modality.write_comparison(columns, path)
+    console.print(f"wrote {written}" + ("" if error is None else f" (mean absolute error on [-1, 1]: {error:.4f})"))
 
 
 def register(app: typer.Typer) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -28,7 +27,7 @@ def mol_sample(
                                                            "distribution, 0: greedy; SMILES models: 1)")] = None,
     beam: Annotated[int | None, typer.Option(help="decode each latent to the most likely SMILES found by a beam "
                                                   "search of this width (VAE, AAE, plugins); default for plugins: "
-                                                  "5")] = None,
+                                                  "their own decoding (beam 5)")] = None,
     top_beam: Annotated[bool, typer.Option("--top-beam", help="with a beam: keep the most likely SMILES even when "
                                                               "invalid (default: the most likely valid one)")]
     = False,
@@ -43,63 +42,28 @@ def mol_sample(
     """Generate SMILES (invalid ones included: validity is part of the result) and print a summary; with
     targets, validity, uniqueness, novelty (vs the MOSES training split), mean, MAE and success rate
     per target."""
-    from condgen.apps.molecules import (
-        canonical_or_none,
-        load_molecule_generator,
-        resolve_decoding,
-        sample_molecules,
-        target_report,
-        write_smiles,
-    )
+    from condgen.io import atomic_write_json
+    from condgen.tasks.molecules import load_molecule_generator, sample_with_report
 
     model = load_molecule_generator(model_dir)
-    decoding = resolve_decoding(model, temperature, beam, False if top_beam else None)
-    targets = parse_assignments(target, "--target")
-    smiles = sample_molecules(model, n, targets or None, temperature=decoding.temperature, beam=decoding.beam,
-                              prefer_valid=False if top_beam else None, seed=seed,
-                              style_scale=style_scale, progress=True, calibrated=not uncalibrated)
-    write_smiles(smiles, out_path)
-    canonical = canonical_or_none(smiles)
-    valid = [c for c in canonical if c is not None]
-    summary = f"wrote {len(smiles)} SMILES ({decoding}) to {out_path}: valid {len(valid) / len(smiles):.3f}"
-    if valid:
-        summary += f", unique {len(set(valid)) / len(valid):.3f}"
+    path = model.modality.check_path(out_path)
+    result = sample_with_report(model, n, parse_assignments(target, "--target"), seed=seed, temperature=temperature,
+                                beam=beam, top_beam=top_beam, style_scale=style_scale, calibrated=not uncalibrated,
+                                progress=True)
+    model.modality.write(result.smiles, path)
+    summary = f"wrote {len(result.smiles)} SMILES ({result.decoding_text}) to {path}: valid {result.validity:.3f}"
+    if not math.isnan(result.uniqueness):
+        summary += f", unique {result.uniqueness:.3f}"
     console.print(summary)
-    from condgen.data.molecules import MOLECULE_PROPERTIES
-
-    reports = {}
-    train_hashes = _training_hashes() if targets else None
-    for name, goal in targets.items():
-        if name not in MOLECULE_PROPERTIES:  # a user's own property: condgen cannot recompute it
-            console.print(f"  {name}: not a built-in property, not checked")
-            continue
-        report = target_report(smiles, name, model.schema.parse_value(name, goal), train_hashes,
-                               canonical=canonical)
-        reports[name] = report
+    for name in result.unchecked:  # a user's own property: condgen cannot recompute it
+        console.print(f"  {name}: not a built-in property, not checked")
+    for name, report in result.reports.items():
         console.print(f"  {name}={report['target']:g}: mean {report['mean']:.3f} ± {report['std']:.3f}, MAE "
                       f"{report['mae']:.3f}, success {report['success_rate']:.3f} (within ±{report['tolerance']:g}), "
                       f"novelty {report['novelty']:.3f}")
-    calibrated = bool(targets) and not uncalibrated and any(name in getattr(model, "calibration", {})
-                                                             for name in targets)
     if report_path is not None:
-        from condgen.artifact import atomic_write_json
-
-        atomic_write_json(report_path, {"model": str(model_dir), "n": n, "seed": seed,
-                                        "decoding": asdict(decoding), "calibrated": calibrated,
-                                        "style_scale": style_scale, "targets": reports,
-                                        "validity": len(valid) / len(smiles)})
+        atomic_write_json(report_path, result.to_json(model_dir, n, seed, style_scale))
         console.print(f"wrote {report_path}")
-
-
-def _training_hashes():
-    """Hashes of the MOSES training split for novelty, or None (novelty NaN) without molsets."""
-    from condgen.errors import DataError
-    from condgen.metrics.molecules.reference import training_set_hashes
-
-    try:
-        return training_set_hashes(None)
-    except DataError:
-        return None
 
 
 @mol_app.command("metrics")
@@ -117,10 +81,12 @@ def mol_metrics(
     The reference statistics are computed once and cached (the first run on a machine takes long:
     about 45 minutes on 2 cores for the full MOSES splits).
     """
-    from condgen.apps.molecules import metrics_of_file
+    from condgen.io import atomic_write_json
+    from condgen.tasks.molecules import metrics_of_file
 
     references = {"test": test, "test_scaffolds": test_scaffolds, "train": train}
-    metrics = metrics_of_file(samples, json_out, n_jobs=n_jobs, device=device, references=references)
+    report = metrics_of_file(samples, n_jobs=n_jobs, device=device, references=references)
+    metrics = report["metrics"]
     table = Table(title=f"MOSES metrics of {samples}")
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -128,6 +94,7 @@ def mol_metrics(
         table.add_row(key, "nan" if math.isnan(value) else f"{value:.4f}")
     out.print(table)
     if json_out:
+        atomic_write_json(json_out, report)
         console.print(f"wrote {json_out}")
 
 
@@ -138,10 +105,12 @@ def mol_props(
     n_jobs: Annotated[int, typer.Option(help="worker processes (-1: every core)")] = 1,
 ) -> None:
     """RDKit properties of every SMILES (empty cells where a SMILES is invalid)."""
-    from condgen.apps.molecules import properties_csv
+    from condgen.io import atomic_write_csv
+    from condgen.tasks.molecules import properties_table
 
-    path, rows, valid = properties_csv(smiles_file, out_path, n_jobs=n_jobs)
-    console.print(f"wrote {path}: {rows} rows, {valid} valid")
+    header, rows = properties_table(smiles_file, n_jobs=n_jobs)
+    atomic_write_csv(out_path, header, rows)
+    console.print(f"wrote {out_path}: {len(rows)} rows, {sum(row[1] for row in rows)} valid")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,5 @@
-"""Commands for plugins and attribute classifiers: plugin fit, generate, edit, evaluate, classifier train."""
+"""Commands for plugins and attribute classifiers: plugin fit / calibrate, generate, edit, evaluate, demo,
+classifier train."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ from typing import Annotated
 
 import typer
 
-from condgen.cli.common import console, parse_assignments, split_names
+from condgen.cli.common import console, default_output, parse_assignments, split_names
+from condgen.plugin.fit_spec import PluginFitSpec
 
 plugin_app = typer.Typer(help="Fit a plugin that makes chosen attributes of a frozen model controllable.",
                          no_args_is_help=True)
 classifier_app = typer.Typer(help="Attribute classifiers: label GAN samples for a plugin, or judge results.",
                              no_args_is_help=True)
 SET_HELP = "attribute value ATTR=VALUE (binary: 1/0 or yes/no; continuous: a number), repeatable"
+#: The defaults of `plugin fit` are those of the fit spec, written once.
+FIT = PluginFitSpec
 
 
 @plugin_app.command("fit")
@@ -23,29 +27,31 @@ def plugin_fit(
     out_dir: Annotated[Path, typer.Option("--out", help="directory that becomes the plugin artifact")],
     data: Annotated[str | None, typer.Option(help="labelled data (default: the backbone's own data set)")] = None,
     classifier: Annotated[str | None, typer.Option(help="GAN backbones: classifier that labels samples")] = None,
-    steps: Annotated[int, typer.Option(help="flow optimisation steps")] = 3000,
-    batch_size: Annotated[int, typer.Option(help="batch size")] = 256,
+    steps: Annotated[int, typer.Option(help="flow optimisation steps")] = FIT.steps,
+    batch_size: Annotated[int, typer.Option(help="batch size")] = FIT.batch_size,
     n_latents: Annotated[int, typer.Option(help="GAN backbones: number of sampled latents to label; SMILES "
-                                                "backbones: number of molecules")] = 20000,
-    coupling: Annotated[str | None, typer.Option(help="affine (RealNVP, default) or additive (NICE)")] = None,
-    sigma: Annotated[float | None, typer.Option(help="final width σ of the attribute coordinates around their "
-                                                     "labels (default 0.2; smaller: tighter control of "
-                                                     "continuous attributes)")] = None,
-    seed: Annotated[int, typer.Option(help="training seed")] = 0,
+                                                "backbones: number of molecules")] = FIT.n_latents,
+    coupling: Annotated[str, typer.Option(help="affine (RealNVP) or additive (NICE)")] = FIT.coupling,
+    sigma: Annotated[float, typer.Option(help="final width σ of the attribute coordinates around their labels "
+                                              "(smaller: tighter control of continuous attributes)")] = FIT.sigma,
+    seed: Annotated[int, typer.Option(help="training seed")] = FIT.seed,
     labels: Annotated[str, typer.Option(help="SMILES backbones: label latents with the properties of the data "
                                              "molecules ('data') or of their decodings ('decoded')")]
-    = "data",
+    = FIT.labels,
     calibrate: Annotated[int | None, typer.Option(help="SMILES backbones: then calibrate the targets with this many "
                                                        "decoded latents per grid point (0: don't; default 300)")]
-    = None,
+    = FIT.calibrate,
+    copy_backbone: Annotated[bool, typer.Option("--copy-backbone", help="store a copy of the backbone in the plugin "
+                                                                        "(default: refer to it by name or path)")]
+    = FIT.copy_backbone,
 ) -> None:
     """Fit a plugin flow on the latents of a frozen backbone; the backbone never changes."""
-    from condgen.apps.plugin_tasks import fit_plugin_from_dirs
+    from condgen.tasks.plugins import fit_plugin_from_spec
 
-    _, seconds = fit_plugin_from_dirs(backbone_dir, split_names(attrs), out_dir, data=data,
-                                      classifier_dir=classifier, steps=steps, batch_size=batch_size,
-                                      n_latents=n_latents, seed=seed, coupling=coupling, labels=labels,
-                                      sigma=sigma, calibrate=calibrate)
+    spec = PluginFitSpec(backbone=backbone_dir, attributes=tuple(split_names(attrs)), data=data, classifier=classifier,
+                         steps=steps, batch_size=batch_size, n_latents=n_latents, seed=seed, coupling=coupling,
+                         sigma=sigma, labels=labels, calibrate=calibrate, copy_backbone=copy_backbone)
+    _, seconds = fit_plugin_from_spec(spec, out_dir)
     console.print(f"saved plugin to [bold]{out_dir}[/] ({seconds:.1f} s)")
 
 
@@ -63,9 +69,16 @@ def plugin_calibrate(
     """Measure what a plugin's decodings reach for a grid of values of each continuous attribute and
     invert it, so that asking for T gives decodings of mean T (molecules: --target logp=T); the
     weights do not change."""
-    from condgen.apps.plugin_tasks import calibrate_plugin_dir
+    from condgen.errors import ConfigError
+    from condgen.io import load
+    from condgen.tasks.plugins import calibrate_plugin, load_plugin
 
-    names, directory = calibrate_plugin_dir(plugin_dir, out_dir, per_point, points, seed, classifier)
+    plugin = load_plugin(plugin_dir)
+    if out_dir is None and not Path(plugin_dir).is_dir():
+        raise ConfigError(f"{plugin_dir} is a shipped model: pass --out DIR for the calibrated copy")
+    directory = out_dir if out_dir is not None else Path(plugin_dir)
+    names = calibrate_plugin(plugin, load(classifier) if classifier else None, per_point, points, seed)
+    plugin.save(directory)
     console.print(f"calibrated {', '.join(names)}; saved to [bold]{directory}[/]")
 
 
@@ -82,7 +95,7 @@ def classifier_train(
 ) -> None:
     """Train an attribute classifier and print its held-out accuracy."""
     from condgen.data import load_dataset
-    from condgen.metrics.classifier import train_classifier
+    from condgen.evaluation.classifiers import train_classifier
 
     train_set, held_out = load_dataset(data, n=n, size=size).split(0.9, seed=seed)
     model = train_classifier(train_set, split_names(attrs) or None, arch=arch, steps=steps, seed=seed,
@@ -93,34 +106,48 @@ def classifier_train(
 
 
 def generate(
-    plugin_dir: Annotated[str, typer.Argument(help="plugin directory")],
+    plugin_dir: Annotated[str, typer.Argument(help="plugin directory or shipped name (faces-plugin, zinc-vae)")],
     set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
-    n: Annotated[int, typer.Option("-n", help="number of images")] = 64,
-    out_path: Annotated[Path, typer.Option("--out", help="PNG grid to write")] = Path("generated.png"),
+    n: Annotated[int, typer.Option("-n", help="number of samples")] = 64,
+    out_path: Annotated[Path | None, typer.Option("--out", help="file to write: a PNG grid for images, .smi for "
+                                                                "molecules, .csv/.npy for vectors")] = None,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
     style_scale: Annotated[float, typer.Option(help="temperature of the style coordinates (0.1 … 1)")] = 1.0,
 ) -> None:
-    """Generate images with chosen attribute values (unset attributes are drawn from their prior)."""
-    from condgen.apps.plugin_tasks import generate_grid
+    """Generate examples with chosen attribute values (unset attributes are drawn from their prior)."""
+    from condgen.tasks.plugins import generate as generate_samples
+    from condgen.tasks.plugins import load_plugin
 
-    path = generate_grid(plugin_dir, parse_assignments(set_, "--set"), n, out_path, seed, style_scale)
-    console.print(f"wrote {path}")
+    plugin = load_plugin(plugin_dir)
+    path = plugin.modality.check_path(out_path or default_output("generated", plugin.modality))
+    samples = generate_samples(plugin, parse_assignments(set_, "--set"), n, seed, style_scale, progress=True)
+    console.print(f"wrote {plugin.modality.write(samples, path)}")
 
 
 def edit(
-    plugin_dir: Annotated[str, typer.Argument(help="plugin directory")],
+    plugin_dir: Annotated[str, typer.Argument(help="plugin directory or shipped name")],
     set_: Annotated[list[str], typer.Option("--set", help=SET_HELP)],
-    out_path: Annotated[Path, typer.Option("--out", help="PNG row to write")] = Path("edit.png"),
-    index: Annotated[int | None, typer.Option(help="edit example N of the plugin's data set")] = None,
-    image: Annotated[Path | None, typer.Option(help="edit this image file (the backbone's size)")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="file to write: a PNG figure for images, a CSV "
+                                                                "table for molecules and vectors")] = None,
+    index: Annotated[list[int] | None, typer.Option(help="edit example N of the plugin's data set, repeatable")]
+    = None,
+    input_path: Annotated[Path | None, typer.Option("--input", "--image", help="edit the examples of this file: an "
+                                                                               "image of the backbone's size, a "
+                                                                               "SMILES file, a CSV of vectors")]
+    = None,
     strength: Annotated[float, typer.Option(help="1 = exactly the target, >1 exaggerates")] = 1.0,
 ) -> None:
-    """Edit attributes of one example; writes original, reconstruction and the edits in a row."""
-    from condgen.apps.plugin_tasks import edit_row
+    """Edit attributes of examples; one row per example: original, reconstruction, then the edits."""
+    from condgen.tasks.plugins import edit as edit_examples
+    from condgen.tasks.plugins import load_plugin
 
-    path = edit_row(plugin_dir, parse_assignments(set_, "--set"), out_path, index=index, image=image,
-                    strength=strength)
-    console.print(f"wrote {path}")
+    plugin = load_plugin(plugin_dir)
+    modality = plugin.modality
+    path = out_path or Path("edit.png" if modality.name == "images" else "edit.csv")
+    examples = modality.read(input_path) if input_path is not None else None
+    columns = edit_examples(plugin, parse_assignments(set_, "--set"), indices=index or None, examples=examples,
+                            strength=strength)
+    console.print(f"wrote {modality.write_comparison(columns, path)}")
 
 
 def evaluate(
@@ -133,10 +160,13 @@ def evaluate(
     n_generate: Annotated[int, typer.Option(help="samples per requested attribute value")] = 250,
 ) -> None:
     """Judge a plugin (and, with --baselines, the alternatives) with an independent oracle."""
-    from condgen.apps.report import evaluate_plugin_dir, print_report
+    from condgen.cli.report import print_report
+    from condgen.io import atomic_write_json
+    from condgen.tasks.evaluate import evaluate_plugin_dir
 
-    report = evaluate_plugin_dir(plugin_dir, json_path, baselines=baselines, oracle_dir=oracle,
+    report = evaluate_plugin_dir(plugin_dir, baselines=baselines, oracle_dir=oracle,
                                  baseline_steps=baseline_steps, n_edit=n_edit, n_generate=n_generate)
+    atomic_write_json(json_path, report)
     print_report(report)
     console.print(f"wrote {json_path}")
 
@@ -147,9 +177,13 @@ def demo(
     steps: Annotated[int, typer.Option(help="plugin flow optimisation steps")] = 2000,
 ) -> None:
     """The plugin story on the built-in faces: backbone, plugin fit, pictures, metrics table."""
-    from condgen.apps.demo import run_demo
+    from condgen.cli.report import print_report, print_targets
+    from condgen.tasks.demo import run_demo
 
-    run_demo(out_dir, steps=steps)
+    report = run_demo(out_dir, steps=steps, say=lambda text: console.print(text, highlight=False))
+    print_report(report)
+    print_targets(report["demo_targets"])
+    console.print(f"report: {out_dir / 'report.json'}")
 
 
 def register(app: typer.Typer) -> None:

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from condgen.artifact import atomic_write_bytes
 from condgen.data.dataset import LabeledDataset
 from condgen.errors import ConfigError
+from condgen.io import atomic_write_bytes
 
 CACHE_ENV = "CONDGEN_CACHE"
 
@@ -91,4 +91,4 @@ def load_procedural_images(name: str, schema, generate, version: int, n: int, si
     attributes = torch.from_numpy(arrays["attributes"])
     return LabeledDataset(data=torch.from_numpy(arrays["images"]), attributes=attributes,
                           schema=schema.with_statistics(attributes),
-                          spec={"name": name, "n": n, "size": size, "seed": seed})
+                          spec={"name": name, "n": n, "size": size, "seed": seed, "modality": "images"})

@@ -164,7 +164,8 @@ def load_celeba(
             continue
         rows.append(LabelRow(where, image_dir / tokens[0], [LABEL_VALUES[t] for t in tokens[1:]]))
     schema = AttributeSchema(tuple(Attribute(name, "binary") for name in names))
-    spec = {"name": path.name, "path": str(path.resolve()), "size": size, "format": "celeba", "split": split}
+    spec = {"name": path.name, "path": str(path.resolve()), "size": size, "format": "celeba", "split": split,
+            "modality": "images"}
     extras = {"crop": crop, "grayscale": grayscale or None, "limit": limit, "skip_bad": skip_bad or None}
     spec.update({k: v for k, v in extras.items() if v is not None})
     named = {Path(os.path.normpath(image_dir / tokens[0])) for _, tokens in table}

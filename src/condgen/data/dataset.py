@@ -7,8 +7,20 @@ from typing import Any
 
 import torch
 
+from condgen.data.modality import MODALITIES, Modality, make_modality
 from condgen.data.schema import AttributeSchema
 from condgen.errors import DataError
+
+#: How each modality's examples are stored in ``LabeledDataset.data``.
+STORAGE = {"images": "uint8 (or float) [N, C, H, W]", "vectors": "float [N, D]", "smiles": "int64 token ids [N, L]"}
+
+
+def _stored_as(modality: str, data: torch.Tensor) -> bool:
+    if modality == "images":
+        return data.ndim == 4
+    if modality == "vectors":
+        return data.ndim == 2 and data.dtype.is_floating_point
+    return data.ndim == 2 and not data.dtype.is_floating_point and data.dtype != torch.uint8
 
 
 @dataclass
@@ -20,7 +32,9 @@ class LabeledDataset:
             sequences as ``int64 [N, L]`` (SMILES, see :mod:`condgen.data.molecules`).
         attributes: ``float32 [N, K]`` in the encoding of :mod:`condgen.data.schema` (NaN = missing).
         schema: describes the K attribute columns; statistics fitted on this data.
-        spec: how to rebuild the data set (``{"name": "faces", "size": 32, ...}``), stored in artifacts.
+        spec: how to rebuild the data set (``{"name": "faces", "size": 32, ...}``), stored in artifacts;
+            ``spec["modality"]`` says what the examples are (``images``, ``vectors`` or ``smiles``; the
+            latter with the vocabulary ``tokens`` and ``max_length``), see :mod:`condgen.data.modality`.
     """
 
     data: torch.Tensor
@@ -36,6 +50,15 @@ class LabeledDataset:
         if self.attributes.ndim != 2 or self.attributes.shape[1] != len(self.schema):
             raise DataError(f"{self.name}: attributes must be [N, {len(self.schema)}]")
         self.attributes = self.attributes.float()
+        name = self.spec.get("modality")
+        if name not in MODALITIES:
+            raise DataError(f"{self.name}: spec['modality'] must say what the examples are ({', '.join(MODALITIES)}),"
+                            f" got {name!r}")
+        if not _stored_as(name, self.data):
+            raise DataError(f"{self.name}: {name} are stored as {STORAGE[name]}, got {self.data.dtype} "
+                            f"{list(self.data.shape)}")
+        self._modality = make_modality(name, shape=tuple(self.data.shape[1:]), tokens=self.spec.get("tokens"),
+                                       max_length=self.spec.get("max_length"))
 
     @property
     def name(self) -> str:
@@ -45,28 +68,19 @@ class LabeledDataset:
         return self.data.shape[0]
 
     @property
-    def is_image(self) -> bool:
-        return self.data.ndim == 4
-
-    @property
-    def is_sequence(self) -> bool:
-        """Token ids (``int64 [N, L]``) rather than numbers."""
-        return self.data.ndim == 2 and not self.data.dtype.is_floating_point
+    def modality(self) -> Modality:
+        """What the examples are (:mod:`condgen.data.modality`), from ``spec["modality"]``."""
+        return self._modality
 
     @property
     def example_shape(self) -> tuple[int, ...]:
-        """``(C, H, W)`` for images, ``(D,)`` for vectors."""
+        """``(C, H, W)`` for images, ``(D,)`` for vectors, ``(L,)`` for token ids."""
         return tuple(self.data.shape[1:])
 
     def examples(self, indices: torch.Tensor | slice | None = None) -> torch.Tensor:
         """Examples ready for a network: images scaled to ``[-1, 1]``, vectors as stored (float), token
         ids as ``int64``."""
-        chunk = self.data if indices is None else self.data[indices]
-        if self.is_sequence:
-            return chunk.long()
-        if self.is_image:
-            return chunk.float() / 127.5 - 1.0
-        return chunk.float()
+        return self._modality.to_network(self.data if indices is None else self.data[indices])
 
     def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x, attributes)`` for the given row indices."""

@@ -124,7 +124,8 @@ def load_idx(
     data = resize_batch(torch.from_numpy(images.copy())[:, None], size)
     attributes = torch.from_numpy(labels.astype(np.float32))[:, None]
     schema = AttributeSchema((Attribute("label", "categorical", categories),))
-    spec = {"name": path.name, "path": str(path.resolve()), "size": size, "format": "idx", "split": split}
+    spec = {"name": path.name, "path": str(path.resolve()), "size": size, "format": "idx", "split": split,
+            "modality": "images"}
     if class_names:
         spec["class_names"] = list(class_names)
     return LabeledDataset(data, attributes, schema.with_statistics(attributes), spec)

@@ -106,7 +106,8 @@ def load_image_folder(
         if values is not None:
             rows.append(LabelRow(where, Path(os.path.normpath(root / cells[0])), values))
     named = {Path(os.path.normpath(root / cells[0])) for _, cells in table if cells and cells[0]}
-    spec = {"name": root.name, "path": str(path.resolve()), "size": size, "format": "image-folder"}
+    spec = {"name": root.name, "path": str(path.resolve()), "size": size, "format": "image-folder",
+            "modality": "images"}
     if labels != DEFAULT_LABELS and not path.is_file():
         spec["labels"] = labels
     extras = {"kinds": kinds or None, "grayscale": grayscale or None,

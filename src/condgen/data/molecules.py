@@ -23,7 +23,7 @@ from condgen.data.schema import Attribute, AttributeSchema
 from condgen.data.smiles import Vocabulary, read_smiles_file, tokenize
 from condgen.errors import ConfigError, DataError
 
-#: Attribute name → RDKit property of :mod:`condgen.metrics.molecules.properties`.
+#: Attribute name → RDKit property of :mod:`condgen.data.chem.properties`.
 MOLECULE_PROPERTIES = {"logp": "logP", "qed": "QED", "sas": "SAS", "tpsa": "TPSA", "molwt": "MolWt"}
 PROPERTY_DESCRIPTIONS = {
     "logp": "Crippen logP (RDKit)", "qed": "QED drug-likeness (RDKit)", "sas": "synthetic accessibility (1 easy … 10)",
@@ -41,7 +41,7 @@ def property_values(smiles: Sequence[str], properties: Sequence[str] | Mapping[s
     attribute name to a built-in name or to a function ``list[str] -> [N] floats`` (e.g. a model of
     activity on a protein).
     """
-    from condgen.metrics.molecules.properties import compute_properties
+    from condgen.data.chem.properties import compute_properties
 
     wanted = dict(properties) if isinstance(properties, Mapping) else {name: name for name in properties}
     builtin = {}
@@ -107,7 +107,7 @@ def smiles_dataset(smiles: Sequence[str], tokens: Sequence[str] | None = None,
     schema = AttributeSchema(tuple(
         Attribute(name, "continuous", description=PROPERTY_DESCRIPTIONS.get(name, "user property"))
         for name in values))
-    spec = {**(spec or {}), "tokens": list(vocabulary.tokens), "max_length": int(ids.shape[1])}
+    spec = {**(spec or {}), "modality": "smiles", "tokens": list(vocabulary.tokens), "max_length": int(ids.shape[1])}
     if properties:
         spec["properties"] = [n for n in values if n in MOLECULE_PROPERTIES]
     return LabeledDataset(ids, attributes, schema.with_statistics(attributes), spec)

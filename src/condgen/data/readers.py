@@ -271,4 +271,4 @@ def load_sklearn_digits(size: int | None = None, **options) -> LabeledDataset:
     schema = AttributeSchema((Attribute("digit", "categorical", tuple(str(d) for d in range(10)),
                                         description="the handwritten digit"),))
     return LabeledDataset(data, attributes, schema.with_statistics(attributes),
-                          {"name": "digits", "size": size})
+                          {"name": "digits", "size": size, "modality": "images"})

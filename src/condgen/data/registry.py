@@ -110,11 +110,17 @@ def load_dataset(
     return load_path(path, size=size, skip_bad=skip_bad, **options)
 
 
-def load_from_spec(spec: dict) -> LabeledDataset:
-    """Rebuild the data set recorded in an artifact's ``data`` spec (built-in name or user path)."""
+def load_from_spec(spec: dict, labels: bool = True) -> LabeledDataset:
+    """Rebuild the data set recorded in an artifact's ``data`` spec (built-in name or user path).
+
+    ``labels=False`` is for when only the examples matter: SMILES then skip computing their molecular
+    properties (the slow part of loading them)."""
     if not spec:
         raise DataError("this artifact records no data set; pass one explicitly with --data")
-    options = {k: v for k, v in spec.items() if k not in {"name", "path", "size", "n", "seed", "variant"}}
+    if not labels and spec.get("modality") == "smiles":
+        spec = {**spec, "properties": []}
+    options = {k: v for k, v in spec.items()
+               if k not in {"name", "path", "size", "n", "seed", "variant", "modality"}}
     if "path" in spec:
         return load_dataset(spec["path"], size=spec.get("size"), n=spec.get("n"), seed=spec.get("seed", 0), **options)
     name = spec["name"]

@@ -97,7 +97,7 @@ def make_toy2d(variant: str, n: int = 20000, seed: int = 0, **options) -> Labele
         points = roll[:, [0, 2]] / SWISSROLL_SCALE
         labels = (along - 1.5 * np.pi) / (3 * np.pi)  # scikit-learn draws along ∈ [1.5π, 4.5π]
     attributes = torch.from_numpy(np.asarray(labels, np.float32).reshape(n, 1))
-    spec = {"name": "toy2d", "variant": variant, "n": n, "seed": seed}
+    spec = {"name": "toy2d", "variant": variant, "n": n, "seed": seed, "modality": "vectors"}
     if noise is not None:
         spec["noise"] = std
     return LabeledDataset(

@@ -1,6 +1,6 @@
-"""Metrics: the attribute classifier (latent labeller and evaluation oracle), realism of images
-(domain FID / KID, Inception FID, precision / recall / density / coverage) and attribute metrics of
-conditional generation and editing.
+"""Metrics, as pure functions: realism of images (domain FID / KID on a classifier's features, Inception
+FID, precision / recall / density / coverage) and attribute metrics of conditional generation and editing.
+The attribute classifier that provides the features is a model (:mod:`condgen.models.classifier`).
 
 The 2-D toy metrics live in :mod:`condgen.metrics.toy2d` (imported on demand, not here).
 """
@@ -13,12 +13,6 @@ from condgen.metrics.attributes import (
     mnac,
     preservation,
 )
-from condgen.metrics.classifier import (
-    AttributeClassifier,
-    ClassifierConfig,
-    classifier_config_for,
-    train_classifier,
-)
 from condgen.metrics.features import FeatureExtractor, extract_features
 from condgen.metrics.fid import (
     domain_fid,
@@ -29,11 +23,8 @@ from condgen.metrics.fid import (
 )
 
 __all__ = [
-    "AttributeClassifier",
-    "ClassifierConfig",
     "FeatureExtractor",
     "change_size",
-    "classifier_config_for",
     "conditional_accuracy",
     "domain_fid",
     "domain_kid",
@@ -45,5 +36,4 @@ __all__ = [
     "mnac",
     "precision_recall_density_coverage",
     "preservation",
-    "train_classifier",
 ]

@@ -2,7 +2,7 @@
 
 Pure functions on tensors. Attribute tensors are ``[N, K]`` in the schema's stored encoding
 (binary 0/1, continuous raw value, categorical index), as returned by
-:meth:`condgen.metrics.classifier.AttributeClassifier.predict_values`. The oracle must not be the
+:meth:`condgen.models.classifier.AttributeClassifier.predict_values`. The oracle must not be the
 classifier used to train or guide the model being evaluated (see REFERENCES: common protocol).
 
 * :func:`conditional_accuracy` — does a generated example have the attributes it was asked for?

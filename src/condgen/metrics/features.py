@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from condgen.errors import DataError
-from condgen.metrics.classifier import AttributeClassifier
+from condgen.models.classifier import AttributeClassifier
 
 
 class FeatureExtractor(nn.Module):

@@ -24,8 +24,8 @@ from torchmetrics.image.kid import KernelInceptionDistance
 
 from condgen.data.dataset import images_to_uint8
 from condgen.errors import ConfigError, DataError
-from condgen.metrics.classifier import AttributeClassifier
 from condgen.metrics.features import FeatureExtractor, extract_features
+from condgen.models.classifier import AttributeClassifier
 
 
 def _check_sets(real: torch.Tensor, fake: torch.Tensor, minimum: int = 2) -> None:

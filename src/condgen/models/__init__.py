@@ -1,49 +1,48 @@
 """Generative model families, one file each: VAE / β-VAE, WAE, AAE, GANs (NS, LS, WGAN, WGAN-GP,
-hinge), the conditional baselines CVAE and CGAN, and the SMILES models CharRNN, SMILES AAE and ORGAN.
+hinge), the conditional baselines CVAE and CGAN, the SMILES models CharRNN, SMILES VAE / AAE and ORGAN,
+and the attribute classifier.
 
 >>> from condgen.data import load_dataset
 >>> from condgen.models import build_model
 >>> model = build_model("vae", load_dataset("faces", n=256), latent_dim=32)  # doctest: +SKIP
 
-Importing this package registers every model kind with :func:`condgen.load`.
+The names below are imported when first used, so that importing one family (as :func:`condgen.load`
+does) does not import every other one.
 """
 
-from condgen.models.aae import AAE, AAEConfig
-from condgen.models.base import Batch, GenerativeModel, OptimizerGroup, TrainableModule
-from condgen.models.cgan import CGAN, CGANConfig
-from condgen.models.charrnn import CharRNN, CharRNNConfig
-from condgen.models.cvae import CVAE, CVAEConfig
-from condgen.models.factory import MODEL_NAMES, SMILES_MODEL_NAMES, build_model
-from condgen.models.gan import GAN, GANConfig
-from condgen.models.organ import ORGAN, ORGANConfig
-from condgen.models.smiles_aae import SmilesAAE, SmilesAAEConfig
-from condgen.models.vae import VAE, VAEConfig
-from condgen.models.wae import WAE, WAEConfig
+from __future__ import annotations
 
-__all__ = [
-    "AAE",
-    "AAEConfig",
-    "Batch",
-    "CGAN",
-    "CGANConfig",
-    "CVAE",
-    "CVAEConfig",
-    "CharRNN",
-    "CharRNNConfig",
-    "GAN",
-    "GANConfig",
-    "GenerativeModel",
-    "MODEL_NAMES",
-    "ORGAN",
-    "ORGANConfig",
-    "OptimizerGroup",
-    "SMILES_MODEL_NAMES",
-    "SmilesAAE",
-    "SmilesAAEConfig",
-    "TrainableModule",
-    "VAE",
-    "VAEConfig",
-    "WAE",
-    "WAEConfig",
-    "build_model",
-]
+import importlib
+from typing import Any
+
+#: public name -> module that defines it
+_EXPORTS = {
+    "AAE": "aae", "AAEConfig": "aae",
+    "Batch": "base", "GenerativeModel": "base", "LatentModel": "base", "OptimizerGroup": "base",
+    "TrainableModule": "base",
+    "BackboneAdapter": "backbone", "LatentBackbone": "backbone", "can_encode": "backbone",
+    "CGAN": "cgan", "CGANConfig": "cgan",
+    "CharRNN": "charrnn", "CharRNNConfig": "charrnn",
+    "AttributeClassifier": "classifier", "ClassifierConfig": "classifier",
+    "CVAE": "cvae", "CVAEConfig": "cvae",
+    "MODEL_NAMES": "factory", "SMILES_MODEL_NAMES": "factory", "build_model": "factory",
+    "GAN": "gan", "GANConfig": "gan",
+    "ORGAN": "organ", "ORGANConfig": "organ",
+    "SmilesAAE": "smiles_aae", "SmilesAAEConfig": "smiles_aae",
+    "SmilesVAE": "smiles_vae", "SmilesVAEConfig": "smiles_vae",
+    "VAE": "vae", "VAEConfig": "vae",
+    "WAE": "wae", "WAEConfig": "wae",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'condgen.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"condgen.models.{_EXPORTS[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

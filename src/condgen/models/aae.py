@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import torch
 
-from condgen.artifact import register
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError
 from condgen.models.autoencoder import DeterministicAutoencoder
@@ -58,10 +57,10 @@ class AAEConfig:
                               f"(got {self.latent_dim}, {self.adversarial_weight})")
 
 
-@register("aae")
 class AAE(DeterministicAutoencoder):
     """Adversarial autoencoder. Shapes: ``x [B, *data_shape]``, ``z [B, latent_dim]``."""
 
+    kind = "aae"
     config_class = AAEConfig
 
     def __init__(self, config: AAEConfig, schema: AttributeSchema | None = None):

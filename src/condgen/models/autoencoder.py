@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 
 from condgen.data.schema import AttributeSchema
-from condgen.models.base import GenerativeModel
+from condgen.models.base import LatentModel
 from condgen.nn.networks import build_decoder, build_encoder, default_output_activation
 
 
-class DeterministicAutoencoder(GenerativeModel):
+class DeterministicAutoencoder(LatentModel):
     """``encoder: x [B, *data_shape] → z [B, latent_dim]`` and ``decoder: z → x``, built from the config's
     ``arch``, ``data_shape``, ``latent_dim``, ``base_channels``, ``hidden`` and ``depth``."""
 
@@ -28,6 +28,6 @@ class DeterministicAutoencoder(GenerativeModel):
         """Code ``[B, latent_dim]`` of ``x [B, *data_shape]``."""
         return self.encoder(x)
 
-    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
-        """Examples ``[B, *data_shape]`` for codes ``z [B, latent_dim]`` (``attributes`` unused)."""
+    def decode(self, z: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Examples ``[B, *data_shape]`` for codes ``z [B, latent_dim]``."""
         return self.decoder(z)

@@ -5,9 +5,12 @@ A model is an ``nn.Module`` that
 * holds its hyper-parameters in a dataclass ``config`` (JSON-serialisable),
 * declares its optimiser groups (:meth:`optimizer_groups`) and the order in which the engine
   updates them (:meth:`step_schedule`, e.g. five critic steps then one generator step),
-* computes the loss of one group on one batch (:meth:`compute_loss`),
-* and is a *Backbone* for the plugin: ``latent_dim``, ``sample_latent(n)``, ``decode(z)``
-  and, where it has an encoder, ``encode(x)``.
+* computes the loss of one group on one batch (:meth:`compute_loss`).
+
+:class:`GenerativeModel` adds sampling and the modality of its examples; :class:`LatentModel` — a
+model with a latent space — is a :class:`~condgen.models.backbone.LatentBackbone` for the plugin:
+``latent_dim``, ``sample_latent(n, *, generator)``, ``decode(z, *, generator, …)`` and, where it has an
+encoder, ``encode(x)``. Models without a latent space (CharRNN, ORGAN) are not backbones.
 
 Models never write their own training loops: :mod:`condgen.train` owns the loop.
 """
@@ -21,9 +24,10 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from condgen.artifact import WEIGHTS_FILE, atomic_save_tensors, load_tensors, write_config
+from condgen.data.modality import Modality, make_modality
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ArtifactError, ConfigError
+from condgen.io import WEIGHTS_FILE, atomic_save_tensors, load_tensors, write_config
 
 
 @dataclass
@@ -57,6 +61,8 @@ class TrainableModule(nn.Module):
         self.config = config
         self.schema = schema or AttributeSchema()
         self.data_spec: dict[str, Any] = {}
+        #: the directory this model was last saved to or loaded from (a plugin refers to it), else None
+        self.artifact_dir: Path | None = None
 
     # -- what the engine calls ------------------------------------------------------------
     def optimizer_groups(self) -> dict[str, OptimizerGroup]:
@@ -95,6 +101,7 @@ class TrainableModule(nn.Module):
         directory.mkdir(parents=True, exist_ok=True)
         atomic_save_tensors(directory / WEIGHTS_FILE, self.state_dict())
         write_config(directory, self.kind, self.artifact_body())
+        self.artifact_dir = directory.resolve()
         return directory
 
     @classmethod
@@ -119,6 +126,7 @@ class TrainableModule(nn.Module):
         model = cls(config, schema)
         model.data_spec = dict(body.get("data", {}))
         model.load_weights(directory)
+        model.artifact_dir = Path(directory).resolve()
         model.eval()
         return model
 
@@ -133,33 +141,75 @@ class TrainableModule(nn.Module):
 
 
 class GenerativeModel(TrainableModule):
-    """Base class of every condgen generative model: trainable, and a Backbone for the plugin."""
+    """Base class of every condgen generative model: trainable, samples, knows what its examples are."""
+
+    is_conditional: ClassVar[bool] = False
+    #: the modalities this family can model (:data:`condgen.data.modality.MODALITIES`)
+    modalities: ClassVar[tuple[str, ...]] = ("images", "vectors")
+
+    @property
+    def modality(self) -> Modality:
+        """What the examples are (:mod:`condgen.data.modality`), named in the data spec of the artifact."""
+        return modality_of(self.data_spec, self.config)
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None,
+               attributes: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` new examples in network form (conditional models take attribute values ``[n, K]``)."""
+        raise NotImplementedError
+
+    def check_unconditional(self, attributes: torch.Tensor | None) -> None:
+        if attributes is not None and not self.is_conditional:
+            raise ConfigError(f"{self.kind} is not conditional; attribute values work with cvae/cgan or a plugin")
+
+
+class LatentModel(GenerativeModel):
+    """A generative model with a latent space: a :class:`~condgen.models.backbone.LatentBackbone`.
+
+    ``decode(z, *, generator=None, …)`` is each family's own; its extras (a conditional model's
+    ``attributes``, a SMILES decoder's ``beam``) are keyword-only with defaults. ``has_encoder`` says
+    whether ``encode(x)`` exists (test it with :func:`condgen.models.backbone.can_encode`).
+    """
 
     has_encoder: ClassVar[bool] = False
-    is_conditional: ClassVar[bool] = False
+    #: ``decode`` options for latents a plugin chooses (e.g. the most likely SMILES, not a random draw).
+    targeted_decoding: ClassVar[dict[str, Any]] = {}
 
-    # -- the Backbone contract ----------------------------------------------------------------
     @property
     def latent_dim(self) -> int:
         return int(self.config.latent_dim)
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_latent(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """``[n, latent_dim]`` draws from the latent prior (standard normal by default)."""
         return torch.randn(n, self.latent_dim, generator=generator).to(self.device)
 
-    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
         raise NotImplementedError
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError(f"{self.kind} has no encoder; invert it by latent optimisation instead")
+        raise ConfigError(f"{self.kind} has no encoder; map examples to latents by inversion "
+                          "(condgen.plugin.invert) instead")
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None,
-               attributes: torch.Tensor | None = None) -> torch.Tensor:
-        """``n`` new examples (conditional models take attribute values ``[n, K]``)."""
+    def sample(self, n: int, *, generator: torch.Generator | None = None, attributes: torch.Tensor | None = None,
+               **decode_options) -> torch.Tensor:
+        """``decode`` of ``n`` latents from the prior (conditional models take attribute values ``[n, K]``;
+        ``decode_options`` are the family's ``decode`` extras)."""
+        self.check_unconditional(attributes)
+        extras = {"attributes": attributes} if self.is_conditional else {}
         was_training = self.training
         self.eval()
-        out = self.decode(self.sample_latent(n, generator), attributes)
-        self.train(was_training)
-        return out
+        try:
+            return self.decode(self.sample_latent(n, generator=generator), generator=generator, **extras,
+                               **decode_options)
+        finally:
+            self.train(was_training)
 
+
+def modality_of(data_spec: dict[str, Any], config) -> Modality:
+    """The modality of a model trained on data ``data_spec`` with ``config``. Artifacts written before
+    data specs named their modality (condgen 0.1 format 1) get it from their config: SMILES models
+    hold ``tokens``; others ``data_shape`` (three sizes: images, one: vectors)."""
+    tokens = getattr(config, "tokens", None)
+    shape = getattr(config, "data_shape", None)
+    name = data_spec.get("modality") or ("smiles" if tokens else "images" if shape and len(shape) == 3 else "vectors")
+    return make_modality(name, shape=shape, tokens=tokens, max_length=getattr(config, "max_length", None))

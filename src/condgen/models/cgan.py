@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from condgen.artifact import register
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError
-from condgen.models.base import Batch, GenerativeModel, OptimizerGroup
+from condgen.models.base import Batch, LatentModel, OptimizerGroup
 from condgen.models.gan_losses import check_loss, discriminator_loss, generator_loss
 from condgen.nn.conditioning import ProjectionHead, condition_input, require_attributes
 from condgen.nn.networks import build_decoder, build_encoder, check_architecture, default_output_activation
@@ -48,11 +47,11 @@ class CGANConfig:
                               f"(got {self.latent_dim}, {self.n_critic}, {self.lr})")
 
 
-@register("cgan")
-class CGAN(GenerativeModel):
+class CGAN(LatentModel):
     """Conditional GAN. Shapes: ``z [B, latent_dim]``, attribute values ``[B, K]`` (NaN = missing),
     examples ``[B, *data_shape]``."""
 
+    kind = "cgan"
     config_class = CGANConfig
     is_conditional = True
 
@@ -70,7 +69,8 @@ class CGAN(GenerativeModel):
         )
         self.discriminator_head = ProjectionHead(c.hidden, width)
 
-    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, *, attributes: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
         """Examples ``[B, *data_shape]`` with attribute values ``[B, K]`` (``None``/NaN = unspecified)."""
         condition = condition_input(self.schema, attributes, z.shape[0], z.device)
         return self.generator(torch.cat([z, condition], dim=1))
@@ -97,11 +97,11 @@ class CGAN(GenerativeModel):
         z = torch.randn(batch.x.shape[0], self.latent_dim, device=batch.x.device)
         if group == "discriminator":
             with torch.no_grad():  # the discriminator's loss must not reach the generator
-                fake = self.decode(z, batch.attributes)
+                fake = self.decode(z, attributes=batch.attributes)
             real_score, fake_score = self.critic(batch.x, batch.attributes), self.critic(fake, batch.attributes)
             loss = discriminator_loss(self.config.loss, real_score, fake_score)
             return loss, {"real_score": real_score.mean().item(), "fake_score": fake_score.mean().item()}
         if group != "generator":
             raise ConfigError(f"cgan: unknown optimiser group {group!r}")
-        fake = self.decode(z, batch.attributes)
+        fake = self.decode(z, attributes=batch.attributes)
         return generator_loss(self.config.loss, self.critic(fake, batch.attributes)), {}

@@ -4,8 +4,7 @@ The LSTM reads ``<bos> t₁ … tₖ`` and predicts each next token; training mi
 token negative log-likelihood, summed over each molecule and averaged over the batch. Sampling
 draws token by token until ``<eos>`` (temperature 1; 0 is greedy).
 
-CharRNN has no latent space, so it is not a Backbone for the plugin: ``latent_dim``,
-``sample_latent``, ``encode`` and ``decode`` raise :class:`~condgen.errors.ConfigError` (see
+CharRNN has no latent space, so it is not a latent backbone for the plugin (see
 :class:`~condgen.models.smiles_base.SmilesLanguageModel`). Train ``smiles-vae`` or ``smiles-aae``
 to steer generation by molecular properties.
 """
@@ -16,7 +15,6 @@ from dataclasses import dataclass
 
 import torch
 
-from condgen.artifact import register
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError
 from condgen.models.base import Batch, OptimizerGroup
@@ -45,10 +43,10 @@ class CharRNNConfig:
                               f"{self.embedding_dim}, {self.hidden}, {self.layers}, {self.dropout})")
 
 
-@register("charrnn")
 class CharRNN(SmilesLanguageModel):
     """Shapes: ``x`` = token ids ``int64 [B, max_length]``."""
 
+    kind = "charrnn"
     config_class = CharRNNConfig
 
     def __init__(self, config: CharRNNConfig, schema: AttributeSchema | None = None):

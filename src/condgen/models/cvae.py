@@ -3,7 +3,7 @@
 Encoder q(z | x, c) and decoder p(x | z, c) both receive the condition vector ``c`` of the
 attributes (:meth:`AttributeSchema.condition_vector`: binary ±1, continuous standardised,
 categorical one-hot, missing → 0). The loss is the VAE's negative ELBO with KL warm-up
-(:mod:`condgen.models.vae`). To generate with chosen attributes: ``decode(z, attributes)``.
+(:mod:`condgen.models.vae`). To generate with chosen attributes: ``decode(z, attributes=values)``.
 Unlike the plugin, a CVAE must be trained with the attributes from the start.
 """
 
@@ -15,9 +15,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from condgen.artifact import register
 from condgen.data.schema import AttributeSchema
-from condgen.models.base import Batch, GenerativeModel, OptimizerGroup
+from condgen.models.base import Batch, LatentModel, OptimizerGroup
 from condgen.models.vae import VAEConfig, gaussian_kl, kl_weight, reconstruction_nll
 from condgen.nn.conditioning import condition_input, require_attributes
 from condgen.nn.mlp import MLP
@@ -32,11 +31,11 @@ class CVAEConfig(VAEConfig):
     model_name: ClassVar[str] = "cvae"
 
 
-@register("cvae")
-class CVAE(GenerativeModel):
+class CVAE(LatentModel):
     """Conditional VAE. Shapes: ``x [B, *data_shape]``, ``z [B, latent_dim]``, attribute values
     ``[B, K]`` in the schema's encoding (NaN = missing)."""
 
+    kind = "cvae"
     config_class = CVAEConfig
     has_encoder = True
     is_conditional = True
@@ -63,7 +62,7 @@ class CVAE(GenerativeModel):
         mean, log_var = self.posterior_head(torch.cat([self.features(x), condition], dim=1)).chunk(2, dim=1)
         return mean, log_var.clamp(-30.0, 20.0)
 
-    def encode(self, x: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
+    def encode(self, x: torch.Tensor, *, attributes: torch.Tensor | None = None) -> torch.Tensor:
         """Posterior mean ``[B, latent_dim]``; without ``attributes`` every attribute counts as missing."""
         return self.posterior(x, attributes)[0]
 
@@ -71,13 +70,14 @@ class CVAE(GenerativeModel):
         condition = condition_input(self.schema, attributes, z.shape[0], z.device)
         return self.decoder(torch.cat([z, condition], dim=1))
 
-    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
+    def decode(self, z: torch.Tensor, *, attributes: torch.Tensor | None = None,
+               generator: torch.Generator | None = None) -> torch.Tensor:
         """Examples ``[B, *data_shape]`` with attribute values ``[B, K]`` (``None``/NaN = unspecified)."""
         output = self.decoder_output(z, attributes)
         return torch.tanh(output / 2) if self.config.likelihood == "bernoulli" else output
 
     def reconstruct(self, x: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
-        return self.decode(self.encode(x, attributes), attributes)
+        return self.decode(self.encode(x, attributes=attributes), attributes=attributes)
 
     def optimizer_groups(self) -> dict[str, OptimizerGroup]:
         c = self.config

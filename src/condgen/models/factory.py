@@ -15,7 +15,7 @@ from condgen.models.cvae import CVAE
 from condgen.models.gan import GAN
 from condgen.models.organ import ORGAN
 from condgen.models.smiles_aae import SmilesAAE
-from condgen.models.smiles_base import SEQUENCE_DATA_OPTIONS, SmilesModel
+from condgen.models.smiles_base import SEQUENCE_DATA_OPTIONS
 from condgen.models.smiles_vae import SmilesVAE
 from condgen.models.vae import VAE
 from condgen.models.wae import WAE
@@ -60,25 +60,25 @@ RECIPES: dict[str, Recipe] = {
 MODEL_NAMES: dict[str, str] = {name: recipe.description for name, recipe in RECIPES.items()}
 #: The names of the models that generate SMILES (they train on token ids, not images or vectors).
 SMILES_MODEL_NAMES: frozenset[str] = frozenset(
-    name for name, recipe in RECIPES.items() if issubclass(recipe.model_class, SmilesModel))
+    name for name, recipe in RECIPES.items() if recipe.model_class.modalities == ("smiles",))
 
 
 def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) -> dict[str, Any]:
     """The options a data set decides: for SMILES models the vocabulary ``tokens`` and ``max_length``;
     otherwise ``data_shape``, ``arch`` and, for vectors, a ``latent_dim`` no larger than the data (a
     2-D toy set gets a 2-D latent). A model given the other kind of data is a ConfigError."""
-    is_sequence_model = issubclass(model_class, SmilesModel)
-    if dataset.is_sequence != is_sequence_model:
-        wanted = "SMILES (--data moses or a .smi/.csv file)" if is_sequence_model else "images or vectors"
-        raise ConfigError(f"this model needs {wanted}, but {dataset.name} holds "
-                          f"{'SMILES' if dataset.is_sequence else 'images or vectors'}")
-    if is_sequence_model:
+    modality = dataset.modality.name
+    if modality not in model_class.modalities:
+        wanted = "SMILES (--data moses or a .smi/.csv file)" if model_class.modalities == ("smiles",) else \
+            "images or vectors"
+        raise ConfigError(f"this model needs {wanted}, but {dataset.name} holds {modality}")
+    if modality == "smiles":
         return {key: (tuple(dataset.spec[key]) if key == "tokens" else dataset.spec[key])
                 for key in SEQUENCE_DATA_OPTIONS}
     shape = tuple(int(d) for d in dataset.example_shape)
-    is_conv_image = dataset.is_image and min(shape[1:]) >= SMALLEST_CONV_SIDE
+    is_conv_image = modality == "images" and min(shape[1:]) >= SMALLEST_CONV_SIDE
     options: dict[str, Any] = {"data_shape": shape, "arch": "dcgan" if is_conv_image else "mlp"}
-    if not dataset.is_image:
+    if modality == "vectors":
         default_latent = next(f.default for f in fields(model_class.config_class) if f.name == "latent_dim")
         options["latent_dim"] = min(default_latent, max(2, shape[0]))
     return options

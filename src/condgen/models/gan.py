@@ -25,10 +25,9 @@ from dataclasses import dataclass
 
 import torch
 
-from condgen.artifact import register
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError
-from condgen.models.base import Batch, GenerativeModel, OptimizerGroup
+from condgen.models.base import Batch, LatentModel, OptimizerGroup
 from condgen.models.gan_losses import LOSSES, check_loss, discriminator_loss, generator_loss, gradient_penalty
 from condgen.nn.networks import build_decoder, build_encoder, check_architecture, default_output_activation
 
@@ -82,10 +81,10 @@ class GANConfig:
                               "it (set critic_batch_norm=false)")
 
 
-@register("gan")
-class GAN(GenerativeModel):
+class GAN(LatentModel):
     """Generator ``z [B, latent_dim] → x [B, *data_shape]`` and a critic ``x → [B]`` scores."""
 
+    kind = "gan"
     config_class = GANConfig
 
     def __init__(self, config: GANConfig, schema: AttributeSchema | None = None):
@@ -97,8 +96,8 @@ class GAN(GenerativeModel):
         self.discriminator = build_encoder(c.arch, c.data_shape, 1, base_channels=c.base_channels,
                                            hidden=c.hidden, depth=c.depth, batch_norm=c.critic_batch_norm)
 
-    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
-        """Examples ``[B, *data_shape]`` for latents ``z [B, latent_dim]`` (``attributes`` unused)."""
+    def decode(self, z: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Examples ``[B, *data_shape]`` for latents ``z [B, latent_dim]``."""
         return self.generator(z)
 
     def critic(self, x: torch.Tensor) -> torch.Tensor:

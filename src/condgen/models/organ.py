@@ -44,7 +44,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from condgen.artifact import register
 from condgen.data.molecules import MOLECULE_PROPERTIES
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError
@@ -116,7 +115,7 @@ class ORGANConfig:
 
 def builtin_objective(smiles: Sequence[str], objective: str) -> np.ndarray:
     """``float64 [N]`` values in [0, 1] of a built-in objective (see the module docstring); invalid → 0."""
-    from condgen.metrics.molecules.properties import compute_properties
+    from condgen.data.chem.properties import compute_properties
 
     name = MOLECULE_PROPERTIES[objective]
     values = compute_properties(list(smiles), (name,))[name]
@@ -134,7 +133,7 @@ def valid_share(smiles: Sequence[str]) -> float:
     """Share of ``smiles`` that RDKit parses (as MOSES counts validity)."""
     from rdkit import rdBase
 
-    from condgen.metrics.molecules.properties import parse_smiles
+    from condgen.data.chem.properties import parse_smiles
 
     with rdBase.BlockLogs():
         return sum(parse_smiles(s) is not None for s in smiles) / max(len(smiles), 1)
@@ -152,10 +151,10 @@ class SequenceDiscriminator(nn.Module):
         return self.head(self.encoder(ids)).squeeze(1)
 
 
-@register("organ")
 class ORGAN(SmilesLanguageModel):
     """Shapes: ``x`` = token ids ``int64 [B, max_length]``. ``reward_function``: see the module docstring."""
 
+    kind = "organ"
     config_class = ORGANConfig
 
     def __init__(self, config: ORGANConfig, schema: AttributeSchema | None = None):

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import torch
 
-from condgen.artifact import register
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError
 from condgen.models.base import Batch, OptimizerGroup
@@ -62,10 +61,10 @@ class SmilesAAEConfig(SmilesAutoencoderConfig):
                               f"(got {self.latent_dim}, {self.adversarial_weight})")
 
 
-@register("smiles-aae")
 class SmilesAAE(LatentSmilesModel):
     """Shapes: ``x`` = token ids ``int64 [B, max_length]``; ``z [B, latent_dim]``."""
 
+    kind = "smiles-aae"
     config_class = SmilesAAEConfig
 
     def __init__(self, config: SmilesAAEConfig, schema: AttributeSchema | None = None):

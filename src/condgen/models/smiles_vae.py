@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import torch
 
-from condgen.artifact import register
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError
 from condgen.models.base import Batch, OptimizerGroup
@@ -62,10 +61,10 @@ def annealed_weight(start: float, end: float, begin: float, finish: float, progr
     return start + (end - start) * (progress - begin) / (finish - begin)
 
 
-@register("smiles-vae")
 class SmilesVAE(LatentSmilesModel):
     """Shapes: ``x`` = token ids ``int64 [B, max_length]``; ``z [B, latent_dim]``."""
 
+    kind = "smiles-vae"
     config_class = SmilesVAEConfig
 
     def __init__(self, config: SmilesVAEConfig, schema: AttributeSchema | None = None):

@@ -19,10 +19,9 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from condgen.artifact import register
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError
-from condgen.models.base import Batch, GenerativeModel, OptimizerGroup
+from condgen.models.base import Batch, LatentModel, OptimizerGroup
 from condgen.nn.networks import build_decoder, build_encoder, check_architecture, default_output_activation
 
 LIKELIHOODS = ("gaussian", "bernoulli")
@@ -88,13 +87,13 @@ def kl_weight(beta: float, warmup: float, step: int, total_steps: int) -> float:
     return beta if ramp_steps <= 0 else beta * min(1.0, step / ramp_steps)
 
 
-@register("vae")
-class VAE(GenerativeModel):
+class VAE(LatentModel):
     """Convolutional (or MLP) VAE; ``config.beta > 1`` makes it a β-VAE.
 
     Shapes: ``x [B, *data_shape]`` (images in ``[-1, 1]``), ``z [B, latent_dim]``.
     """
 
+    kind = "vae"
     config_class = VAEConfig
     has_encoder = True
 
@@ -124,8 +123,8 @@ class VAE(GenerativeModel):
         """Raw decoder output: the mean (gaussian) or logits (bernoulli), ``[B, *data_shape]``."""
         return self.decoder(z)
 
-    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
-        """Examples ``[B, *data_shape]`` for latents ``z [B, latent_dim]`` (``attributes`` unused)."""
+    def decode(self, z: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Examples ``[B, *data_shape]`` for latents ``z [B, latent_dim]`` (the decoder's mean)."""
         output = self.decoder_output(z)
         return torch.tanh(output / 2) if self.config.likelihood == "bernoulli" else output  # 2σ(t)−1
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import torch
 
-from condgen.artifact import register
 from condgen.errors import ConfigError
 from condgen.models.autoencoder import DeterministicAutoencoder
 from condgen.models.base import Batch, OptimizerGroup
@@ -65,10 +64,10 @@ def imq_mmd(codes: torch.Tensor, prior: torch.Tensor, scales: tuple[float, ...] 
     return within_codes + within_prior - 2 * across
 
 
-@register("wae")
 class WAE(DeterministicAutoencoder):
     """WAE-MMD. Shapes: ``x [B, *data_shape]``, ``z [B, latent_dim]``; ``encode`` is deterministic."""
 
+    kind = "wae"
     config_class = WAEConfig
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ controllable, and the latent-direction (InterFaceGAN-style) baseline.
     images = plugin.sample(16, {"smiling": 1, "age": 40})
 """
 
-from condgen.plugin.backbone import Backbone, BackboneAdapter
+from condgen.models.backbone import BackboneAdapter, LatentBackbone
 from condgen.plugin.calibration import TargetCalibration, calibrate
 from condgen.plugin.directions import LatentDirections, fit_directions
 from condgen.plugin.fit import collect_latents, fit_plugin
@@ -15,10 +15,10 @@ from condgen.plugin.plugin import Plugin, PluginConfig
 from condgen.plugin.schedule import ConstantSchedule, ExponentialSchedule
 
 __all__ = [
-    "Backbone",
     "BackboneAdapter",
     "ConstantSchedule",
     "ExponentialSchedule",
+    "LatentBackbone",
     "LatentDirections",
     "Plugin",
     "PluginConfig",

@@ -87,7 +87,7 @@ def calibrate(plugin, measure: Callable[[torch.Tensor], Mapping[str, np.ndarray]
     ``measure(z) -> {name: values [n]}`` (NaN where a decoding cannot be measured). The fitted
     calibrations are set on the plugin (``plugin.calibration``) and returned.
     """
-    from condgen.train.reporting import ProgressBar
+    from condgen.progress import ProgressBar
 
     names = list(names or [a.name for a in plugin.schema if a.kind == "continuous"])
     for name in names:
@@ -103,7 +103,7 @@ def calibrate(plugin, measure: Callable[[torch.Tensor], Mapping[str, np.ndarray]
         grid = attribute.mean + attribute.std * np.linspace(-width, width, points)
         means, shares = [], []
         for condition in grid:
-            z = plugin.sample_latent(per_point, {name: float(condition)}, generator=generator, calibrated=False)
+            z = plugin.conditional_latents(per_point, {name: float(condition)}, generator=generator, calibrated=False)
             values = np.asarray(measure(z)[name], dtype=float)
             finite = values[np.isfinite(values)]
             shares.append(finite.size / per_point)

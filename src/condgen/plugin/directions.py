@@ -18,13 +18,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from condgen.artifact import WEIGHTS_FILE, atomic_save_tensors, load_tensors, read_config, register, write_config
 from condgen.data.dataset import LabeledDataset
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ArtifactError, ConfigError, DataError
+from condgen.io import WEIGHTS_FILE, atomic_save_tensors, load_tensors, read_config, write_config
 
 
-@register("directions")
 class LatentDirections:
     """Fitted boundaries for the attributes of ``schema`` in a ``D``-dimensional latent space.
 
@@ -35,6 +34,7 @@ class LatentDirections:
     accuracy on its held-out 30 %.
     """
 
+    kind = "directions"
     def __init__(self, schema: AttributeSchema, tensors: Mapping[str, torch.Tensor],
                  accuracy: Mapping[str, float] | None = None, options: Mapping[str, Any] | None = None):
         self.schema = schema
@@ -91,9 +91,9 @@ class LatentDirections:
         step = torch.stack(residuals, dim=1).double() @ torch.linalg.pinv(constraints, rtol=1e-6).T
         return (z.float().cpu().double() + step).float()
 
-    def sample_latent(self, n: int, conditions: Mapping[str, Any] | None = None,
-                      generator: torch.Generator | None = None, base: torch.Tensor | None = None,
-                      strength: float = 1.0, keep: Sequence[str] = ()) -> torch.Tensor:
+    def conditional_latents(self, n: int, conditions: Mapping[str, Any] | None = None, *,
+                            generator: torch.Generator | None = None, base: torch.Tensor | None = None,
+                            strength: float = 1.0, keep: Sequence[str] = ()) -> torch.Tensor:
         """``[n, D]``: ``base`` (default N(0, I) draws) edited to ``conditions`` (see :meth:`edit`)."""
         z = base if base is not None else torch.randn(n, self.latent_dim, generator=generator)
         return self.edit(z, conditions or {}, strength, keep)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 
 from condgen.data.dataset import LabeledDataset
 from condgen.errors import ConfigError, DataError
-from condgen.plugin.backbone import backbone_device, backbone_has_encoder, check_backbone, eval_mode
+from condgen.models.backbone import backbone_device, can_encode, check_backbone, eval_mode
 from condgen.plugin.plugin import Plugin, PluginConfig
 
 
@@ -30,7 +31,7 @@ def collect_latents(backbone, dataset: LabeledDataset | None, attributes: Sequen
     if not names:
         raise ConfigError("choose at least one attribute for the plugin")
     with eval_mode(backbone):
-        if backbone_has_encoder(backbone):
+        if can_encode(backbone):
             if dataset is None:
                 raise ConfigError("a backbone with an encoder needs a labelled dataset to encode")
             selected = dataset.select_attributes(names)
@@ -39,7 +40,8 @@ def collect_latents(backbone, dataset: LabeledDataset | None, attributes: Sequen
                 .float().cpu()
                 for start in range(0, len(selected), batch_size)
             ])
-            values, schema, spec = selected.attributes, selected.schema, dict(selected.spec)
+            values, schema = selected.attributes, selected.schema
+            spec = {"name": "encoded-latents", "modality": "vectors", "source": dict(selected.spec)}
         else:
             if labeller is None:
                 raise ConfigError(f"{type(backbone).__name__} has no encoder: pass a labeller (an attribute "
@@ -48,12 +50,13 @@ def collect_latents(backbone, dataset: LabeledDataset | None, attributes: Sequen
             columns = labeller.schema.columns(names)
             latents, labels = [], []
             for start in range(0, n, batch_size):
-                z = backbone.sample_latent(min(batch_size, n - start), generator)
+                z = backbone.sample_latent(min(batch_size, n - start), generator=generator)
                 labels.append(labeller.predict_values(backbone.decode(z))[:, columns].float().cpu())
                 latents.append(z.float().cpu())
             latents, values = torch.cat(latents), torch.cat(labels)
             schema = labeller.schema.subset(names)
-            spec = {"name": "sampled-latents", **({"source": dict(dataset.spec)} if dataset is not None else {})}
+            spec = {"name": "sampled-latents", "modality": "vectors",
+                    **({"source": dict(dataset.spec)} if dataset is not None else {})}
     if latents.ndim != 2 or latents.shape[1] != backbone.latent_dim:
         raise DataError(f"backbone gave latents of shape {list(latents.shape)}, expected [N, {backbone.latent_dim}]")
     return LabeledDataset(latents, values, schema.with_statistics(values), spec)
@@ -61,12 +64,16 @@ def collect_latents(backbone, dataset: LabeledDataset | None, attributes: Sequen
 
 def fit_plugin(backbone, dataset: LabeledDataset | None, attributes: Sequence[str],
                config: PluginConfig | None = None, train_config=None, labeller=None,
-               n_latents: int | None = None, latents: LabeledDataset | None = None) -> Plugin:
+               n_latents: int | None = None, latents: LabeledDataset | None = None,
+               decoding: Mapping[str, Any] | None = None, copy_backbone: bool = False) -> Plugin:
     """Train a :class:`Plugin` over the frozen ``backbone`` for ``attributes``.
 
     Latents come from :func:`collect_latents` (or ``latents``, an already collected set). The flow
     is trained by :func:`condgen.train.train` with ``train_config`` (default: 2000 steps, batch
-    128, seed 0); when ``train_config.out`` is set the engine saves the plugin there.
+    128, seed 0); when ``train_config.out`` is set the engine saves the plugin there. ``decoding``:
+    how the plugin decodes the latents it chooses (keyword options of ``backbone.decode``; default the
+    backbone's ``targeted_decoding``), stored with it. ``copy_backbone``: save a copy of the backbone in
+    the plugin's directory instead of a reference to it.
     """
     from condgen.train import TrainConfig, train
 
@@ -78,12 +85,15 @@ def fit_plugin(backbone, dataset: LabeledDataset | None, attributes: Sequence[st
     else:
         latents = latents.select_attributes(list(attributes))
         latents = LabeledDataset(latents.data.float(), latents.attributes,
-                                 latents.schema.with_statistics(latents.attributes), dict(latents.spec))
+                                 latents.schema.with_statistics(latents.attributes),
+                                 {**latents.spec, "modality": "vectors"})
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(train_config.seed)  # the flow's initial weights follow the run's seed
         plugin = Plugin(config or PluginConfig(), latents.schema, backbone.latent_dim, backbone)
     plugin.set_data_statistics(latents.data, latents.attributes)
     plugin.data_spec = dict(latents.spec)
+    plugin.decoding = dict(getattr(backbone, "targeted_decoding", {}) if decoding is None else decoding)
+    plugin.copy_backbone = copy_backbone
     result = train(plugin, latents, train_config)
     trained = result.model
     trained.eval()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from condgen.plugin.backbone import backbone_device, eval_mode
+from condgen.models.backbone import backbone_device, eval_mode
 
 
 def invert(backbone, examples: torch.Tensor, steps: int = 300, lr: float = 0.05,

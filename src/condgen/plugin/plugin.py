@@ -17,18 +17,18 @@ from typing import Any
 
 import torch
 
-from condgen.artifact import WEIGHTS_FILE, atomic_save_tensors, read_config, register, write_config
 from condgen.data.schema import AttributeSchema
-from condgen.errors import ArtifactError, ConfigError, DataError
+from condgen.errors import ConfigError, DataError
+from condgen.models.backbone import backbone_device, can_encode, check_backbone, eval_mode
 from condgen.models.base import Batch, OptimizerGroup, TrainableModule
-from condgen.plugin.backbone import backbone_device, backbone_has_encoder, check_backbone, eval_mode
-from condgen.plugin.calibration import TargetCalibration, calibration_from_dict
+from condgen.plugin.calibration import TargetCalibration
 from condgen.plugin.flow import LatentFlow
 from condgen.plugin.priors import AttributePrior, score_correlation, standard_normal_log_prob
 from condgen.plugin.schedule import make_schedule
 
-BACKBONE_DIR = "backbone"
 N_QUANTILES = 101
+#: Latents decoded at once by :meth:`Plugin.sample` (also the unit of its progress bar).
+SAMPLING_BATCH = 500
 
 
 @dataclass
@@ -58,7 +58,6 @@ class PluginConfig:
     grad_clip: float = 1.0
 
 
-@register("plugin")
 class Plugin(TrainableModule):
     """A flow plugin over ``backbone`` for the attributes of ``schema``.
 
@@ -71,6 +70,7 @@ class Plugin(TrainableModule):
         category_rates, quantiles, correlation: prior statistics, see :class:`~condgen.plugin.priors.AttributePrior`.
     """
 
+    kind = "plugin"
     config_class = PluginConfig
 
     def __init__(self, config: PluginConfig, schema: AttributeSchema, latent_dim: int, backbone=None,
@@ -90,6 +90,11 @@ class Plugin(TrainableModule):
         self.register_buffer("sigma", torch.tensor(self.schedule(0.0)))
         #: attribute → :class:`~condgen.plugin.calibration.TargetCalibration` (set by ``calibrate``).
         self.calibration: dict[str, TargetCalibration] = {}
+        #: keyword options of ``backbone.decode`` for the latents the plugin chooses (e.g. a SMILES beam
+        #: search); set at fit time from the backbone's ``targeted_decoding``, stored in config.json.
+        self.decoding: dict[str, Any] = {}
+        #: save the backbone inside the plugin's directory instead of referring to it (see :meth:`save`)
+        self.copy_backbone = False
         self.__dict__["_backbone"] = None  # not a submodule: never trained, never in state_dict
         self.attach_backbone(backbone)
 
@@ -113,6 +118,17 @@ class Plugin(TrainableModule):
     def attributes(self) -> list[str]:
         """Names of the controlled attributes, in coordinate order."""
         return self.schema.names
+
+    @property
+    def modality(self):
+        """What the backbone's examples are (:mod:`condgen.data.modality`); None for a backbone that does not
+        say (e.g. a :class:`~condgen.models.backbone.BackboneAdapter`): its decodings are returned as they are."""
+        return getattr(self.backbone, "modality", None)
+
+    @property
+    def source_data_spec(self) -> dict[str, Any]:
+        """The spec of the examples the plugin's latents came from (``data_spec`` describes the latents)."""
+        return dict(self.data_spec.get("source", self.data_spec))
 
     # -- training (called by condgen.train.train) ------------------------------------------------------
     @torch.no_grad()
@@ -172,9 +188,9 @@ class Plugin(TrainableModule):
         return z.to(self.device, torch.float32)
 
     @torch.no_grad()
-    def sample_latent(self, n: int, conditions: Mapping[str, Any] | None = None, style_scale: float = 1.0,
-                      generator: torch.Generator | None = None, attribute_noise: float = 0.0,
-                      calibrated: bool = True) -> torch.Tensor:
+    def conditional_latents(self, n: int, conditions: Mapping[str, Any] | None = None, *, style_scale: float = 1.0,
+                            generator: torch.Generator | None = None, attribute_noise: float = 0.0,
+                            calibrated: bool = True) -> torch.Tensor:
         """Latents ``[n, D]`` with the attributes in ``conditions`` set, the others drawn from their prior.
 
         Set attributes sit at their target coordinates (binary ±1, continuous standardised value,
@@ -197,21 +213,49 @@ class Plugin(TrainableModule):
                 for name, value in targets.items()}
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """The backbone's decoding of ``z [B, D]`` (backbone in eval mode)."""
+    def decode(self, z: torch.Tensor, *, generator: torch.Generator | None = None, **options) -> torch.Tensor:
+        """The backbone's decoding of ``z [B, D]`` (backbone in eval mode) with the plugin's :attr:`decoding`;
+        ``options`` override it (e.g. ``beam=1, temperature=1`` to draw SMILES instead)."""
         backbone = self.backbone
         with eval_mode(backbone):
-            return backbone.decode(z.to(backbone_device(backbone)))
+            return backbone.decode(z.to(backbone_device(backbone)), generator=generator,
+                                   **{**self.decoding, **options})
 
-    def sample(self, n: int, conditions: Mapping[str, Any] | None = None, style_scale: float = 1.0,
-               generator: torch.Generator | None = None, attribute_noise: float = 0.0) -> torch.Tensor:
-        """``n`` decoded examples with the given attributes (see :meth:`sample_latent`)."""
-        return self.decode(self.sample_latent(n, conditions, style_scale, generator, attribute_noise))
+    def outputs(self, decoded: torch.Tensor):
+        """A decoded batch as a user gets it: the modality's form (SMILES strings for molecules)."""
+        modality = self.modality
+        return decoded.cpu() if modality is None else modality.outputs(decoded)
+
+    def sample(self, n: int, conditions: Mapping[str, Any] | None = None, *, style_scale: float = 1.0,
+               generator: torch.Generator | None = None, attribute_noise: float = 0.0, calibrated: bool = True,
+               progress: bool = False, **decode_options):
+        """``n`` examples with the attributes in ``conditions`` (:meth:`conditional_latents`, then :meth:`decode`),
+        in the modality's form: images ``[n, C, H, W]`` in [-1, 1], vectors ``[n, D]``, SMILES a list of ``n``
+        strings. Latents are drawn and decoded :data:`SAMPLING_BATCH` at a time with one ``generator``, so a
+        seed gives the same examples as ``condgen generate`` (and, for molecules, ``condgen mol sample``)."""
+        from condgen.progress import ProgressBar
+
+        if n < 1:
+            raise ConfigError(f"the number of samples must be ≥ 1, got {n}")
+        parts, done = [], 0
+        bar = ProgressBar(n, 0, progress, description="sampling")
+        try:
+            while done < n:
+                size = min(SAMPLING_BATCH, n - done)
+                z = self.conditional_latents(size, conditions, style_scale=style_scale, generator=generator,
+                                             attribute_noise=attribute_noise, calibrated=calibrated)
+                parts.append(self.outputs(self.decode(z, generator=generator, **decode_options)))
+                done += size
+                bar.update(done, {})
+        finally:
+            bar.close()
+        modality = self.modality
+        return torch.cat(parts) if modality is None else modality.concatenate(parts)
 
     def encode(self, x: torch.Tensor, inversion_steps: int = 300) -> torch.Tensor:
         """Latents ``[B, D]`` of examples ``x``: the backbone's encoder, else latent optimisation."""
         backbone = self.backbone
-        if backbone_has_encoder(backbone):
+        if can_encode(backbone):
             with torch.no_grad(), eval_mode(backbone):
                 return backbone.encode(x.to(backbone_device(backbone)))
         from condgen.plugin.inversion import invert
@@ -241,7 +285,7 @@ class Plugin(TrainableModule):
         if (x is None) == (z is None):
             raise ConfigError("edit needs exactly one of x (examples) or z (latents)")
         latents = self.encode(x, inversion_steps) if x is not None else z
-        return self.decode(self.edit_latent(latents, changes, strength))
+        return self.outputs(self.decode(self.edit_latent(latents, changes, strength)))
 
     @torch.no_grad()
     def traverse(self, z: torch.Tensor, name: str, values: Sequence[float]) -> torch.Tensor:
@@ -282,9 +326,6 @@ class Plugin(TrainableModule):
 
     # -- artifact ---------------------------------------------------------------------------------------
     def artifact_body(self) -> dict[str, Any]:
-        backbone = self._backbone
-        savable = backbone is not None and callable(getattr(backbone, "save", None)) and bool(
-            getattr(backbone, "kind", ""))
         return {
             "config": asdict(self.config),
             "attributes": self.schema.to_dict(),
@@ -292,58 +333,28 @@ class Plugin(TrainableModule):
             "prior": {"category_rates": self.prior.category_rates, "quantiles": self.prior.quantiles,
                       "correlation": self.prior.correlation},
             "calibration": {name: entry.to_dict() for name, entry in self.calibration.items()},
-            "backbone": {"saved": savable, "kind": getattr(backbone, "kind", None) if savable else None,
-                         "type": type(backbone).__name__ if backbone is not None else None},
+            "decoding": dict(self.decoding),
             "data": self.data_spec,
         }
 
     def save(self, directory: str | Path) -> Path:
-        """Write ``config.json`` + ``model.safetensors`` (the flow) and, if it can be saved, the backbone
-        to ``backbone/``; a backbone that cannot (e.g. a :class:`BackboneAdapter`) must be passed to
-        :meth:`load`."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        body = self.artifact_body()
-        if body["backbone"]["saved"]:
-            self._backbone.save(directory / BACKBONE_DIR)
-        atomic_save_tensors(directory / WEIGHTS_FILE, self.state_dict())
-        write_config(directory, self.kind, body)
-        return directory
+        """Write ``config.json`` + ``model.safetensors`` (the flow) and how to find the backbone: a reference
+        to its artifact (shipped name or path, and the sha256 of its weights), or, when it was never saved
+        or :attr:`copy_backbone` is set, a copy in ``backbone/``. A backbone that cannot be saved (e.g. a
+        :class:`~condgen.models.backbone.BackboneAdapter`) must be passed to :meth:`load`."""
+        from condgen.plugin.storage import save_plugin
+
+        return save_plugin(self, Path(directory))
 
     @classmethod
     def load(cls, directory: str | Path, backbone=None) -> Plugin:
-        """Rebuild a saved plugin; ``backbone`` replaces (or, for adapters, supplies) the saved one."""
-        config = read_config(Path(directory))
-        if config["kind"] != cls.kind:
-            raise ArtifactError(f"{directory}: holds a {config['kind']!r}, not a plugin")
-        return cls.from_artifact(Path(directory), config, backbone=backbone)
+        """Rebuild a saved plugin; ``backbone`` replaces (or, for adapters, supplies) the one it refers to."""
+        from condgen.plugin.storage import load_plugin
+
+        return load_plugin(Path(directory), backbone)
 
     @classmethod
-    def from_artifact(cls, directory: Path, body: dict[str, Any], backbone=None) -> Plugin:
-        try:
-            config = cls.build_config(body["config"])
-            schema = AttributeSchema.from_dict(body["attributes"])
-            latent_dim = int(body["latent_dim"])
-            prior = body.get("prior", {})
-            saved_backbone = bool(body.get("backbone", {}).get("saved", False))
-        except (KeyError, TypeError, ValueError, ConfigError, DataError) as error:
-            raise ArtifactError(f"{directory}: config.json does not describe a plugin ({error})") from None
-        if backbone is None and saved_backbone:
-            from condgen.artifact import load
+    def from_artifact(cls, directory: Path, body: dict[str, Any]) -> Plugin:
+        from condgen.plugin.storage import plugin_from_config
 
-            backbone = load(Path(directory) / BACKBONE_DIR)
-        elif backbone is None:
-            kind = body.get("backbone", {}).get("type") or "unknown"
-            raise ArtifactError(f"{directory}: the plugin was saved without its backbone (a {kind}); "
-                                "load it with condgen.plugin.Plugin.load(directory, backbone=...)")
-        plugin = cls(config, schema, latent_dim, None, prior.get("category_rates"), prior.get("quantiles"),
-                     prior.get("correlation"))
-        plugin.data_spec = dict(body.get("data", {}))
-        try:
-            plugin.calibration = calibration_from_dict(body.get("calibration"))
-        except (TypeError, ValueError, AttributeError) as error:
-            raise ArtifactError(f"{directory}: config.json has a malformed calibration ({error})") from None
-        plugin.load_weights(directory)
-        plugin.attach_backbone(backbone)
-        plugin.eval()
-        return plugin
+        return plugin_from_config(directory, body)

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from condgen.artifact import atomic_save_tensors, atomic_write_json, load_tensors, read_json
 from condgen.errors import ArtifactError
+from condgen.io import atomic_save_tensors, atomic_write_json, load_tensors, read_json
 from condgen.train.distributed import DistributedContext, gather_tensor
 from condgen.train.sampler import BatchSampler
 

@@ -25,12 +25,12 @@ from torch import nn
 
 from condgen.data.dataset import LabeledDataset
 from condgen.errors import ConfigError, TrainingDivergedError
-from condgen.models.base import OptimizerGroup, TrainableModule
+from condgen.models.base import GenerativeModel, OptimizerGroup, TrainableModule
+from condgen.progress import ProgressBar
 from condgen.train import checkpoint, distributed
 from condgen.train.distributed import DistributedContext
-from condgen.train.reporting import ProgressBar, RunLog
+from condgen.train.reporting import RunLog
 from condgen.train.sampler import BatchSampler
-from condgen.viz import save_grid
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ class TrainConfig:
     global batch, split across DDP ranks. With ``out`` set, the run writes ``out/log.csv``,
     ``out/checkpoint/`` every ``checkpoint_every`` steps and at the end, the model artifact
     (``model.save(out)``) with each checkpoint, and ``out/samples/step_NNNNNN.png`` every
-    ``sample_every`` steps (image models with ``sample()``). ``resume=True`` continues from
-    ``out/checkpoint`` if there is one. ``log_every`` ≤ 0 logs only the final step.
+    ``sample_every`` steps (generative models; ``.smi`` / ``.csv`` for SMILES and vectors).
+    ``resume=True`` continues from ``out/checkpoint`` if there is one. ``log_every`` ≤ 0 logs only the final step.
     """
 
     steps: int = 1000
@@ -223,15 +223,17 @@ def _save_checkpoint(model: TrainableModule, optimizers: dict[str, torch.optim.O
 
 def _save_samples(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig,
                   context: DistributedContext, step: int) -> None:
-    """Save a grid of ``sample_n`` samples (fixed noise, so grids are comparable across steps)."""
-    if not (dataset.is_image and callable(getattr(model, "sample", None))):
+    """Save ``sample_n`` samples (fixed noise, so they are comparable across steps) as the data's modality
+    writes them: ``out/samples/step_NNNNNN.png`` for images, ``.smi`` for SMILES, ``.csv`` for vectors."""
+    if not isinstance(model, GenerativeModel):
         return
     n, attributes = config.sample_n, None
-    if getattr(model, "is_conditional", False):
+    if model.is_conditional:
         n = min(n, len(dataset))
         attributes = dataset.attributes[:n].to(context.device)
     # fork_rng: sampling must not advance the training RNG, or resume would not be exact.
     devices = [context.device.index or 0] if context.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        images = model.sample(n, generator=torch.Generator().manual_seed(config.seed), attributes=attributes)
-    save_grid(images, Path(config.out) / "samples" / f"step_{step:06d}.png")
+        samples = model.sample(n, generator=torch.Generator().manual_seed(config.seed), attributes=attributes)
+    modality = dataset.modality
+    modality.write(modality.outputs(samples), Path(config.out) / "samples" / f"step_{step:06d}{modality.suffixes[0]}")

@@ -8,7 +8,7 @@ Needs the ``molecules`` extra (rdkit, fcd_torch, pandas); the MOSES reference se
   Filters, property Wasserstein distances and Novelty, as ``moses.get_all_metrics`` defines them.
 """
 
+from condgen.data.chem.properties import PROPERTY_NAMES, compute_properties, parse_smiles
 from condgen.metrics.molecules.moses_metrics import MOSES_METRIC_KEYS, moses_metrics
-from condgen.metrics.molecules.properties import PROPERTY_NAMES, compute_properties, parse_smiles
 
 __all__ = ["MOSES_METRIC_KEYS", "PROPERTY_NAMES", "compute_properties", "moses_metrics", "parse_smiles"]

@@ -19,8 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from condgen.data.chem.properties import parse_smiles
 from condgen.errors import DataError
-from condgen.metrics.molecules.properties import parse_smiles
 
 #: Morgan fingerprints as MOSES uses them: radius 2, 1024 bits.
 MORGAN_RADIUS = 2
@@ -80,9 +80,9 @@ def murcko_scaffold(mol, min_rings: int = SCAFFOLD_MIN_RINGS) -> str | None:
 def _record(mol, canonical: str, with_filters: bool) -> MoleculeRecord:
     from rdkit.Chem import Descriptors
 
+    from condgen.data.chem.sascorer import sa_score
     from condgen.metrics.molecules.filters import passes_moses_filters
     from condgen.metrics.molecules.qed import qed_and_logp
-    from condgen.metrics.molecules.sascorer import sa_score
 
     qed, logp = qed_and_logp(mol)
     return MoleculeRecord(
@@ -134,9 +134,9 @@ def describe_reference(smiles_chunk: list[str]) -> list[MoleculeRecord]:
 
 def warm_up_workers() -> None:
     """Load what every worker needs before the pool forks, so workers inherit it instead of reloading."""
+    from condgen.data.chem.sascorer import load_sascorer
     from condgen.metrics.molecules.filters import _atom_queries, screened_filter_patterns
     from condgen.metrics.molecules.qed import alert_fingerprints
-    from condgen.metrics.molecules.sascorer import load_sascorer
 
     load_sascorer()
     screened_filter_patterns()

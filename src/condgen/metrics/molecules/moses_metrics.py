@@ -27,11 +27,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from condgen.data.chem.parallel import Workers, resolve_n_jobs
 from condgen.errors import ConfigError
 from condgen.metrics.molecules.fcd import chemnet_statistics, frechet_chemnet_distance
 from condgen.metrics.molecules.features import MORGAN_BITS, describe_generated, warm_up_workers
 from condgen.metrics.molecules.fingerprints import average_max_tanimoto, internal_diversities, unpack_fingerprints
-from condgen.metrics.molecules.parallel import Workers, resolve_n_jobs
 from condgen.metrics.molecules.reference import (
     PROPERTY_KEYS,
     ReferenceStatistics,

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from condgen.data.chem.parallel import Workers
 from condgen.metrics.molecules.fcd import ChemNetStatistics, chemnet_statistics
 from condgen.metrics.molecules.features import MORGAN_BITS, describe_reference
 from condgen.metrics.molecules.fingerprints import unpack_fingerprints
-from condgen.metrics.molecules.parallel import Workers
 
 #: Bump when the way statistics are computed changes; old cache files are then ignored.
 STATISTICS_VERSION = 1
@@ -98,7 +98,7 @@ def _smiles_key(smiles: Sequence[str]) -> dict[str, Any]:
 
 
 def _save(stem: Path, stats: ReferenceStatistics) -> None:
-    from condgen.artifact import atomic_write_bytes
+    from condgen.io import atomic_write_bytes
 
     arrays = {"fingerprints": np.packbits(stats.fingerprints, axis=1),
               **{f"property_{k}": v for k, v in stats.properties.items()}}
@@ -158,8 +158,8 @@ def smiles_hashes(smiles: Sequence[str]) -> np.ndarray:
 
 def training_set_hashes(train: Sequence[str] | None, use_cache: bool = True) -> np.ndarray:
     """:func:`smiles_hashes` of ``train``, or of the MOSES train split (cached) when it is None."""
-    from condgen.artifact import atomic_write_bytes
     from condgen.data.moses import moses_split
+    from condgen.io import atomic_write_bytes
 
     if train is not None:
         return smiles_hashes(train)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from condgen.apps.report import print_report, run_report
-from condgen.artifact import atomic_write_json, load, shipped_models_dir
-from condgen.cli.common import console
 from condgen.data import load_from_spec
+from condgen.evaluation.report import run_report
+from condgen.io import atomic_write_json, load, shipped_models_dir
 from condgen.viz import save_grid, save_labeled_rows
 
 ATTRIBUTES = ["smiling", "eyeglasses", "male"]
@@ -26,26 +26,26 @@ ATTRIBUTES = ["smiling", "eyeglasses", "male"]
 TARGETS = {"conditional mean accuracy": 0.90, "edit mean success": 0.85, "edit preservation": 0.90}
 
 
-def demo_backbone(out: Path):
+def demo_backbone(out: Path, say: Callable[[str], None]):
     """The shipped faces VAE, else a quick one trained into ``out/backbone``."""
     shipped = shipped_models_dir() / "faces-vae"
     if (shipped / "config.json").is_file():
-        console.print(f"backbone: shipped VAE [bold]{shipped}[/]")
+        say(f"backbone: shipped VAE {shipped}")
         return load(shipped)
-    from condgen.apps.training import train_named_model
+    from condgen.tasks.training import train_named_model
 
-    console.print("backbone: no shipped faces-vae found, training a small VAE now (a few minutes)")
+    say("backbone: no shipped faces-vae found, training a small VAE now (a few minutes)")
     return train_named_model("vae", "faces", out / "backbone", steps=3000, n=20000, sample_every=0).model
 
 
-def demo_oracle(backbone, out: Path):
+def demo_oracle(backbone, say: Callable[[str], None]):
     shipped = shipped_models_dir() / "faces-oracle"
     if (shipped / "config.json").is_file():
-        console.print(f"oracle: shipped classifier [bold]{shipped}[/] (conv-wide, seed 1, real images)")
+        say(f"oracle: shipped classifier {shipped} (conv-wide, seed 1, real images)")
         return load(shipped)
-    from condgen.apps.report import train_oracle
+    from condgen.evaluation.classifiers import train_oracle
 
-    console.print("oracle: training an independent classifier on real images")
+    say("oracle: training an independent classifier on real images")
     return train_oracle(load_from_spec(backbone.data_spec))
 
 
@@ -72,23 +72,23 @@ def conditional_figure(plugin, path: Path, per_row: int = 8, seed: int = 0) -> P
     return save_labeled_rows(rows, [f"sample {i + 1}" for i in range(per_row)], path, row_titles=labels)
 
 
-def run_demo(out: Path, steps: int = 2000) -> dict:
-    """Run the whole demo into ``out``; returns the report."""
+def run_demo(out: Path, steps: int = 2000, say: Callable[[str], None] = print) -> dict:
+    """Run the whole demo into ``out``; returns the report (``say`` reports each stage as it happens)."""
     from condgen.plugin import fit_plugin
     from condgen.train import TrainConfig
 
     out.mkdir(parents=True, exist_ok=True)
-    backbone = demo_backbone(out)
+    backbone = demo_backbone(out, say)
     data = load_from_spec(backbone.data_spec)
-    console.print(f"data: {len(data)} faces at {data.example_shape[-1]} px; fitting the plugin on {ATTRIBUTES}")
+    say(f"data: {len(data)} faces at {data.example_shape[-1]} px; fitting the plugin on {ATTRIBUTES}")
     started = time.perf_counter()
     plugin = fit_plugin(backbone, data, ATTRIBUTES,
                         train_config=TrainConfig(steps=steps, batch_size=256, seed=0, out=out / "plugin",
                                                  sample_every=0))
     fit_seconds = time.perf_counter() - started
-    console.print(f"plugin fitted in {fit_seconds:.1f} s -> {out / 'plugin'}")
+    say(f"plugin fitted in {fit_seconds:.1f} s -> {out / 'plugin'}")
 
-    from condgen.apps.report import held_out_data
+    from condgen.evaluation.report import held_out_data
 
     _, test, _ = held_out_data(backbone.data_spec, n=8)
     figure = manipulation_figure(plugin, test.examples(), out / "attribute_manipulation.png")
@@ -98,16 +98,11 @@ def run_demo(out: Path, steps: int = 2000) -> dict:
     with torch.no_grad():
         recon = save_grid(torch.cat([originals, backbone.decode(backbone.encode(originals)).cpu()]),
                           out / "backbone_reconstructions.png", nrow=originals.shape[0])
-    console.print(f"pictures: {figure}, {grid}, {samples}, {recon}")
+    say(f"pictures: {figure}, {grid}, {samples}, {recon}")
 
-    report = run_report(plugin, fit_seconds, oracle=demo_oracle(backbone, out), baselines=("directions",))
+    report = run_report(plugin, fit_seconds, oracle=demo_oracle(backbone, say), baselines=("directions",))
     report["demo_targets"] = check_targets(report)
     atomic_write_json(out / "report.json", report)
-    print_report(report)
-    for name, verdict in report["demo_targets"].items():
-        console.print(f"  {name}: {verdict['value']:.3f} (target >= {verdict['target']}) "
-                      f"{'[green]met[/]' if verdict['met'] else '[red]NOT met[/]'}")
-    console.print(f"report: {out / 'report.json'}")
     return report
 
 

@@ -12,8 +12,8 @@ from functools import partial
 
 import numpy as np
 
+from condgen.data.chem.parallel import Workers
 from condgen.errors import ConfigError
-from condgen.metrics.molecules.parallel import Workers
 
 PROPERTY_NAMES = ("logP", "QED", "SAS", "TPSA", "MolWt")
 
@@ -41,7 +41,7 @@ def property_functions() -> dict[str, Callable]:
     """Property name → function of an RDKit molecule returning a float."""
     from rdkit.Chem import QED, Crippen, Descriptors, rdMolDescriptors
 
-    from condgen.metrics.molecules.sascorer import sa_score
+    from condgen.data.chem.sascorer import sa_score
 
     return {
         "logP": Crippen.MolLogP,
@@ -84,7 +84,7 @@ def compute_properties(smiles_list: Sequence[str], names: Sequence[str] = PROPER
     """
     names = check_property_names(names)
     if "SAS" in names:  # load the fragment scores before forking, so workers share them
-        from condgen.metrics.molecules.sascorer import load_sascorer
+        from condgen.data.chem.sascorer import load_sascorer
 
         load_sascorer()
     with Workers(n_jobs) as workers:

@@ -1,9 +1,11 @@
-"""What the plugin needs from a generative model, and an adapter for a user's own torch module.
+"""The one interface a plugin steers — :class:`LatentBackbone` — and an adapter for a user's own torch module.
 
-Any object with ``latent_dim``, ``sample_latent(n, generator)`` and ``decode(z)`` is a
-backbone (every :class:`condgen.models.base.GenerativeModel` is one). ``encode(x)`` is
-optional and announced by ``has_encoder = True``; without it, real examples are mapped to
-latents by :func:`condgen.plugin.inversion.invert`.
+A latent backbone has ``latent_dim``, ``sample_latent(n, *, generator)`` and ``decode(z, *, generator)``;
+extras a family needs (a conditional model's ``attributes``, a SMILES decoder's ``beam``) are keyword-only
+arguments of ``decode`` with defaults. ``encode(x)`` is optional and announced by ``has_encoder = True``;
+:func:`can_encode` is the one test of it. Without an encoder, real examples are mapped to latents by
+:func:`condgen.plugin.inversion.invert`. Every :class:`condgen.models.base.LatentModel` is a latent backbone;
+a model without a latent space (CharRNN, ORGAN) is not.
 """
 
 from __future__ import annotations
@@ -19,23 +21,25 @@ from condgen.errors import ConfigError
 
 
 @runtime_checkable
-class Backbone(Protocol):
+class LatentBackbone(Protocol):
     """The frozen generative model under a plugin.
 
-    ``latent_dim``: D. ``sample_latent(n, generator) -> [n, D]`` draws from its latent prior.
-    ``decode(z [n, D]) -> examples [n, …]`` (images in [-1, 1], vectors, …).
-    Optional: ``has_encoder: bool`` and ``encode(x [n, …]) -> [n, D]``.
+    ``latent_dim``: D. ``sample_latent(n, *, generator) -> [n, D]`` draws from its latent prior.
+    ``decode(z [n, D], *, generator) -> examples [n, …]`` (images in [-1, 1], vectors, token ids);
+    ``generator`` serves decoders that draw random numbers and is ignored by the others.
+    Optional: ``has_encoder: bool`` and ``encode(x [n, …]) -> [n, D]``; ``modality`` (what the
+    examples are, :mod:`condgen.data.modality`).
     """
 
     @property
     def latent_dim(self) -> int: ...
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor: ...
+    def sample_latent(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor: ...
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor: ...
+    def decode(self, z: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor: ...
 
 
-def backbone_has_encoder(backbone: object) -> bool:
+def can_encode(backbone: object) -> bool:
     """True when ``backbone`` declares ``has_encoder`` and has an ``encode`` method."""
     return bool(getattr(backbone, "has_encoder", False)) and callable(getattr(backbone, "encode", None))
 
@@ -68,13 +72,13 @@ def check_backbone(backbone: object) -> None:
     missing = [name for name in ("latent_dim", "sample_latent", "decode") if not hasattr(backbone, name)]
     if missing:
         raise ConfigError(
-            f"{type(backbone).__name__} is not a backbone: it lacks {', '.join(missing)}; "
+            f"{type(backbone).__name__} is not a latent backbone: it lacks {', '.join(missing)}; "
             "wrap your decoder in condgen.plugin.BackboneAdapter(decoder, latent_dim, encoder=...)"
         )
 
 
 class BackboneAdapter(nn.Module):
-    """Make a user's torch modules a backbone without subclassing condgen's models.
+    """Make a user's torch modules a latent backbone without subclassing condgen's models.
 
     Args:
         decoder: ``z [n, latent_dim] -> examples`` (any ``nn.Module`` or callable module).
@@ -103,14 +107,14 @@ class BackboneAdapter(nn.Module):
     def has_encoder(self) -> bool:
         return self.encoder is not None
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_latent(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """``[n, D]`` from the user's sampler, or standard normal."""
         if self._sample_latent is not None:
             return self._sample_latent(n, generator)
         return torch.randn(n, self._latent_dim, generator=generator).to(backbone_device(self))
 
-    def decode(self, z: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
-        """``z [n, D]`` → the decoder's output (``attributes`` is accepted and ignored)."""
+    def decode(self, z: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``z [n, D]`` → the decoder's output."""
         return self.decoder(z)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

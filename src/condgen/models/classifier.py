@@ -1,5 +1,7 @@
 """An attribute classifier: labels GAN latents for the plugin and, trained separately, judges edits.
 
+Train one with :func:`condgen.evaluation.classifiers.train_classifier` (or ``condgen classifier train``).
+
 One network with one output head per attribute of its schema:
 
 * ``binary`` — one logit, binary cross-entropy;
@@ -20,10 +22,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import r2_score
 from torch import nn
 
-from condgen.artifact import register
 from condgen.data.dataset import LabeledDataset
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError, DataError
@@ -85,7 +85,6 @@ def _conv_trunk(config: ClassifierConfig) -> tuple[nn.Sequential, int]:
     return nn.Sequential(*layers), width * 16
 
 
-@register("classifier")
 class AttributeClassifier(TrainableModule):
     """Predicts every attribute of ``schema`` from images ``[N, C, H, W]`` in [-1, 1] or vectors ``[N, D]``.
 
@@ -93,6 +92,7 @@ class AttributeClassifier(TrainableModule):
     :func:`condgen.train.train`; reload a saved one with ``condgen.load(directory)``.
     """
 
+    kind = "classifier"
     config_class = ClassifierConfig
 
     def __init__(self, config: ClassifierConfig, schema: AttributeSchema):
@@ -239,7 +239,8 @@ class AttributeClassifier(TrainableModule):
         """
         labels = dataset.attributes[:, dataset.schema.columns(self.schema.names)]
         # uint8 images go in as they are and are scaled batch by batch: no float copy of the whole set.
-        predicted = self.predict_values(dataset.data if dataset.is_image else dataset.examples(), batch_size)
+        images = dataset.modality.name == "images"
+        predicted = self.predict_values(dataset.data if images else dataset.examples(), batch_size)
         report: dict[str, float | dict[str, float]] = {}
         for column, attribute in enumerate(self.schema):
             present = ~torch.isnan(labels[:, column])
@@ -248,6 +249,8 @@ class AttributeClassifier(TrainableModule):
                 report[attribute.name] = math.nan if attribute.kind != "continuous" else \
                     {"mae": math.nan, "r2": math.nan}
             elif attribute.kind == "continuous":
+                from sklearn.metrics import r2_score
+
                 r2 = float(r2_score(truth.numpy(), guess.numpy())) if truth.numel() > 1 else math.nan
                 report[attribute.name] = {"mae": float((truth - guess).abs().mean()), "r2": r2}
             else:
@@ -267,7 +270,7 @@ class AttributeClassifier(TrainableModule):
 
 def classifier_config_for(dataset: LabeledDataset, arch: str = "conv-small", **overrides) -> ClassifierConfig:
     """A :class:`ClassifierConfig` whose input shape matches ``dataset`` (images or vectors)."""
-    if dataset.is_image:
+    if dataset.modality.name == "images":
         channels, height, width = dataset.example_shape
         if height != width:
             raise DataError(f"{dataset.name}: the classifier needs square images, got {height}x{width}")
@@ -283,35 +286,10 @@ def classifier_config_for(dataset: LabeledDataset, arch: str = "conv-small", **o
     return replace(config, **overrides)
 
 
-def train_classifier(
-    dataset: LabeledDataset,
-    attributes: Sequence[str] | None = None,
-    arch: str = "conv-small",
-    steps: int = 300,
-    seed: int = 0,
-    out: str | Path | None = None,
-    batch_size: int = 128,
-    progress: bool = False,
-    device: str = "auto",
-    **config_overrides,
-) -> AttributeClassifier:
-    """Train an :class:`AttributeClassifier` on ``dataset`` with the common engine.
-
-    Args:
-        dataset: labelled images or vectors; its schema statistics standardise continuous targets.
-        attributes: names to predict (default: all of the data set's attributes).
-        arch: ``conv-small`` / ``conv-wide`` / ``mlp``; for an evaluation oracle pick another arch and
-            seed than the classifier used for labelling or guidance.
-        steps, batch_size, seed, device, progress: passed to :class:`condgen.train.TrainConfig`;
-            ``seed`` also fixes the initial weights.
-        out: directory to save the trained artifact to (``condgen.load(out)`` rebuilds it).
-        config_overrides: fields of :class:`ClassifierConfig` (``lr``, ``hidden``, ``dropout`` …).
-
-    Returns:
-        the trained classifier, in eval mode.
-    """
-    from condgen.train import TrainConfig, train
-
+def new_classifier(dataset: LabeledDataset, attributes: Sequence[str] | None = None, arch: str = "conv-small",
+                   seed: int = 0, **config_overrides) -> tuple[AttributeClassifier, LabeledDataset]:
+    """An untrained classifier for ``attributes`` of ``dataset`` (default: all) with initial weights
+    seeded by ``seed``, and the data set restricted to those attributes (what it trains on)."""
     names = list(attributes) if attributes is not None else dataset.schema.names
     selected = dataset.select_attributes(names)
     config = classifier_config_for(selected, arch, **config_overrides)
@@ -319,9 +297,4 @@ def train_classifier(
         torch.manual_seed(seed)
         model = AttributeClassifier(config, selected.schema)
     model.data_spec = dict(dataset.spec)
-    model.training_record = {"steps": steps, "batch_size": batch_size, "seed": seed}
-    result = train(model, selected, TrainConfig(steps=steps, batch_size=batch_size, seed=seed, out=out,
-                                                 progress=progress, device=device, sample_every=0))
-    trained = result.model
-    trained.eval()
-    return trained
+    return model, selected

@@ -24,9 +24,9 @@ from typing import Any
 import torch
 from rich.progress import Progress
 
-from condgen.apps.methods import take
 from condgen.data.dataset import LabeledDataset
 from condgen.errors import ConfigError
+from condgen.evaluation.methods import take
 from condgen.metrics.attributes import change_size, edit_success, preservation
 from condgen.metrics.fid import domain_fid
 

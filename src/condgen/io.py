@@ -1,22 +1,28 @@
-"""Artifacts: every trained thing is a directory of ``config.json`` + ``*.safetensors``.
+"""Files: atomic writes, JSON, safetensors, and the artifact format.
 
-``config.json`` holds ``kind`` (the registry key), ``format_version``, the model's
-hyper-parameters, the data spec and the attribute schema. Weights are safetensors.
-Nothing is ever pickled. :func:`load` rebuilds any artifact through :data:`REGISTRY`.
+Every trained thing is a directory of ``config.json`` + ``*.safetensors``. ``config.json`` holds
+``kind``, ``format_version``, the hyper-parameters, the data spec and the attribute schema; weights
+are safetensors. Nothing is ever pickled. :func:`load` rebuilds any artifact through
+:data:`ARTIFACT_KINDS`, a table ``kind -> "module:Class"`` that imports only the module of the kind
+it loads (loading a VAE imports the VAE, not torchmetrics or RDKit).
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import importlib
+import io
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from condgen.errors import ArtifactError
 
@@ -24,21 +30,22 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
-#: kind -> a function that rebuilds the object from its directory and parsed config.
-REGISTRY: dict[str, Callable[[Path, dict[str, Any]], Any]] = {}
-
-
-def register(kind: str) -> Callable:
-    """Class decorator: ``cls.from_artifact(directory, config)`` rebuilds objects of ``kind``."""
-
-    def decorate(cls):
-        if kind in REGISTRY:
-            raise ValueError(f"artifact kind {kind!r} registered twice")
-        REGISTRY[kind] = cls.from_artifact
-        cls.kind = kind
-        return cls
-
-    return decorate
+#: kind -> "module:Class"; the class has ``kind`` equal to the key and ``from_artifact(directory, config)``.
+ARTIFACT_KINDS: dict[str, str] = {
+    "vae": "condgen.models.vae:VAE",
+    "wae": "condgen.models.wae:WAE",
+    "aae": "condgen.models.aae:AAE",
+    "gan": "condgen.models.gan:GAN",
+    "cvae": "condgen.models.cvae:CVAE",
+    "cgan": "condgen.models.cgan:CGAN",
+    "charrnn": "condgen.models.charrnn:CharRNN",
+    "smiles-vae": "condgen.models.smiles_vae:SmilesVAE",
+    "smiles-aae": "condgen.models.smiles_aae:SmilesAAE",
+    "organ": "condgen.models.organ:ORGAN",
+    "classifier": "condgen.models.classifier:AttributeClassifier",
+    "plugin": "condgen.plugin.plugin:Plugin",
+    "directions": "condgen.plugin.directions:LatentDirections",
+}
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -69,19 +76,25 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
+def atomic_write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """Write a CSV table (``header`` then ``rows``) atomically; returns ``path``."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_bytes(Path(path), buffer.getvalue().encode())
+    return Path(path)
+
+
+def tensors_bytes(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> bytes:
+    """The safetensors file of ``tensors``, as bytes (the same bytes for the same tensors)."""
+    # safetensors refuses shared or non-contiguous storage; clone makes each tensor its own.
+    return save({k: v.detach().contiguous().clone().cpu() for k, v in tensors.items()}, metadata)
+
+
 def atomic_save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None):
     """Save tensors as safetensors atomically (write to a temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        # safetensors refuses shared or non-contiguous storage; clone makes each tensor its own.
-        save_file({k: v.detach().contiguous().clone().cpu() for k, v in tensors.items()}, tmp, metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(Path(path), tensors_bytes(tensors, metadata))
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -154,19 +167,41 @@ def shipped_models_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "models"
 
 
+def artifact_class(kind: str) -> type:
+    """The class that rebuilds artifacts of ``kind`` (importing its module only now)."""
+    if kind not in ARTIFACT_KINDS:
+        raise ArtifactError(f"unknown artifact kind {kind!r} (known: {', '.join(sorted(ARTIFACT_KINDS))})")
+    module, _, name = ARTIFACT_KINDS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def load(name_or_path: str | os.PathLike) -> Any:
     """Rebuild any condgen artifact (model, plugin, classifier) from its directory or shipped name."""
     directory = resolve(name_or_path)
     config = read_config(directory)
-    _import_all_kinds()
     kind = config["kind"]
-    if kind not in REGISTRY:
-        raise ArtifactError(f"{directory}: unknown kind {kind!r} (known: {', '.join(sorted(REGISTRY))})")
-    return REGISTRY[kind](directory, config)
+    if kind not in ARTIFACT_KINDS:
+        raise ArtifactError(f"{directory}: unknown kind {kind!r} (known: {', '.join(sorted(ARTIFACT_KINDS))})")
+    return artifact_class(kind).from_artifact(directory, config)
 
 
-def _import_all_kinds() -> None:
-    """Import the modules whose classes register artifact kinds."""
-    import condgen.metrics  # noqa: F401
-    import condgen.models  # noqa: F401
-    import condgen.plugin  # noqa: F401
+def shipped_model(name: str) -> Path | None:
+    """The directory of the shipped model ``name``, or None (a local folder of that name does not count)."""
+    directory = shipped_models_dir() / name
+    return directory if (directory / CONFIG_FILE).is_file() else None
+
+
+def shipped_name(directory: str | os.PathLike) -> str | None:
+    """The shipped name of an artifact directory, or None when it is not one of the shipped models."""
+    directory = Path(directory).resolve()
+    shipped = shipped_model(directory.name)
+    return directory.name if shipped is not None and shipped.resolve() == directory else None
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes (read in chunks: weights files can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -8,14 +8,10 @@ import condgen
 from condgen.data.dataset import LabeledDataset
 from condgen.data.schema import Attribute, AttributeSchema
 from condgen.errors import ConfigError, DataError
-from condgen.metrics.classifier import (
-    AttributeClassifier,
-    ClassifierConfig,
-    classifier_config_for,
-    train_classifier,
-)
+from condgen.evaluation.classifiers import train_classifier
 from condgen.metrics.fid import domain_fid
 from condgen.models.base import Batch
+from condgen.models.classifier import AttributeClassifier, ClassifierConfig, classifier_config_for
 
 SCHEMA = AttributeSchema((
     Attribute("square", "binary"),
@@ -37,7 +33,7 @@ def toy_images(n: int, seed: int) -> LabeledDataset:
         x[band == b, :, 2 + 5 * b:4 + 5 * b, 9:15] = -1.0
     data = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     values = torch.stack([square.float(), band.float(), brightness], dim=1)
-    return LabeledDataset(data, values, SCHEMA.with_statistics(values), {"name": "toy-squares"})
+    return LabeledDataset(data, values, SCHEMA.with_statistics(values), {"name": "toy-squares", "modality": "images"})
 
 
 @pytest.fixture(scope="module")

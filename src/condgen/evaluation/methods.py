@@ -58,7 +58,7 @@ class DirectionsMethod:
         self.backbone_method = plugin_method
 
     def generate(self, conditions: Mapping[str, float], n: int, generator: torch.Generator) -> torch.Tensor:
-        z = self.directions.sample_latent(n, conditions, generator=generator)
+        z = self.directions.conditional_latents(n, conditions, generator=generator)
         return self.backbone_method.plugin.decode(z).cpu()
 
     def prepare(self, x: torch.Tensor, labels: torch.Tensor) -> State:
@@ -94,13 +94,13 @@ class ConditionalModelMethod:
     @torch.no_grad()
     def generate(self, conditions: Mapping[str, float], n: int, generator: torch.Generator) -> torch.Tensor:
         labels = self._labels(conditions, n, generator)
-        z = self.model.sample_latent(n, generator)
-        return self.model.decode(z, labels.to(self.model.device)).cpu()
+        z = self.model.sample_latent(n, generator=generator)
+        return self.model.decode(z, attributes=labels.to(self.model.device)).cpu()
 
     def prepare(self, x: torch.Tensor, labels: torch.Tensor) -> State:
         if self.model.has_encoder:
             with torch.no_grad():
-                z = self.model.encode(x.to(self.model.device), labels.to(self.model.device)).cpu()
+                z = self.model.encode(x.to(self.model.device), attributes=labels.to(self.model.device)).cpu()
         else:
             from condgen.plugin.inversion import invert
 
@@ -113,7 +113,7 @@ class ConditionalModelMethod:
         labels = labels.clone()
         for name, value in changes.items():
             labels[:, self.schema.index(name)] = float(value)
-        return self.model.decode(z.to(self.model.device), labels.to(self.model.device)).cpu()
+        return self.model.decode(z.to(self.model.device), attributes=labels.to(self.model.device)).cpu()
 
 
 class _ConditionedDecoder:
@@ -123,11 +123,11 @@ class _ConditionedDecoder:
         self.model, self.labels = model, labels
         self.latent_dim = model.latent_dim
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.model.sample_latent(n, generator)
+    def sample_latent(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.model.sample_latent(n, generator=generator)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.model.decode(z, self.labels[: z.shape[0]].to(z.device))
+    def decode(self, z: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.model.decode(z, attributes=self.labels[: z.shape[0]].to(z.device))
 
     def parameters(self):
         return self.model.parameters()

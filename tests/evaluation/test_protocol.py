@@ -3,8 +3,8 @@
 import torch
 from torch import nn
 
-from condgen.apps.evaluation import evaluate_method
 from condgen.data import load_dataset
+from condgen.evaluation.protocol import evaluate_method
 
 
 class LookupOracle(nn.Module):

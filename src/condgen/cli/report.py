@@ -1,0 +1,35 @@
+"""Printing the attribute-control report of ``condgen evaluate`` and ``condgen demo``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from condgen.cli.common import console, out
+
+
+def print_report(report: dict[str, Any]) -> None:
+    """The metrics table: one row per method, then the oracle's own held-out accuracy."""
+    table = Table(title=f"attribute control on {report['setup']['data'].get('name', 'data')} "
+                        f"({', '.join(report['setup']['attributes'])})")
+    for column in ("method", "cond. acc", "cond. FID", "edit success", "preservation", "edit FID", "fit s"):
+        table.add_column(column, justify="right" if column != "method" else "left")
+    timing = report["timing"]
+    rows = [("plugin", report, timing.get("plugin_fit_s"))]
+    time_keys = {"directions": "directions_fit_s", "cvae": "cvae_train_s", "cgan": "cgan_train_s"}
+    rows += [(name, result, timing.get(time_keys.get(name, ""))) for name, result in report["baselines"].items()]
+    for name, result, seconds in rows:
+        table.add_row(name, f"{result['conditional']['mean_accuracy']:.3f}", f"{result['conditional']['fid']:.2f}",
+                      f"{result['edit']['mean_success']:.3f}", f"{result['edit']['preservation']:.3f}",
+                      f"{result['edit']['fid']:.2f}", "-" if seconds is None else f"{seconds:.1f}")
+    out.print(table)
+    accuracy = ", ".join(f"{k} {v:.3f}" for k, v in report["oracle_accuracy"].items())
+    out.print(f"oracle held-out accuracy: {accuracy}")
+
+
+def print_targets(verdicts: dict[str, dict[str, Any]]) -> None:
+    """One line per demo target: value, threshold, met or not."""
+    for name, verdict in verdicts.items():
+        mark = "[green]met[/]" if verdict["met"] else "[red]NOT met[/]"
+        console.print(f"  {name}: {verdict['value']:.3f} (target >= {verdict['target']}) {mark}")

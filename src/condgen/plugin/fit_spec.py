@@ -1,0 +1,146 @@
+"""One description of a plugin fit from saved artifacts: what ``condgen plugin fit`` is given, what its
+``fit.json`` records, and what ``condgen evaluate --baselines`` re-runs to time the plugin.
+
+``fit.json`` = ``{"format": 1, "spec": {…}, "seconds": …}``. Paths in it are relative to the plugin's own
+directory (shipped model and built-in data set names stay names), so a plugin directory moved to another
+machine together with its backbone still refits.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from condgen.errors import ArtifactError, ConfigError
+from condgen.io import atomic_write_json, read_json
+from condgen.plugin.plugin import PluginConfig
+
+FIT_FILE = "fit.json"
+FIT_FORMAT = 1
+LABEL_SOURCES = ("data", "decoded")
+#: The fields that may name a directory or file (the others are values).
+PATH_FIELDS = ("backbone", "data", "classifier")
+
+
+@dataclass(frozen=True)
+class PluginFitSpec:
+    """Everything that decides a plugin fit.
+
+    Attributes:
+        backbone: trained backbone directory, or a shipped model's name (``faces-vae``).
+        attributes: the attributes to control.
+        data: labelled data (built-in name or path); None: the backbone's own training data.
+        classifier: a backbone without an encoder (GAN): the attribute classifier that labels its samples.
+        steps, batch_size, seed: the flow's training (the seed also picks molecules and sampled latents).
+        n_latents: GAN backbones: sampled latents to label; SMILES backbones: molecules to encode.
+        coupling: ``affine`` (RealNVP) or ``additive`` (NICE).
+        sigma: final width σ of the attribute coordinates around their labels.
+        labels: SMILES backbones: properties of the data molecules (``data``) or of their decodings
+            (``decoded``).
+        calibrate: decoded latents per calibration grid point (0: no calibration); None: 300 for SMILES
+            backbones, 0 for others (:meth:`resolved` fixes it before a fit is recorded).
+        copy_backbone: save a copy of the backbone inside the plugin instead of a reference to it.
+    """
+
+    backbone: str
+    attributes: tuple[str, ...]
+    data: str | None = None
+    classifier: str | None = None
+    steps: int = 3000
+    batch_size: int = 256
+    n_latents: int = 20000
+    seed: int = 0
+    coupling: str = PluginConfig.coupling
+    sigma: float = PluginConfig.sigma_end
+    labels: str = "data"
+    calibrate: int | None = None
+    copy_backbone: bool = False
+    #: fields a newer condgen wrote that this one does not know (kept, so that nothing is lost on rewrite)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "attributes", tuple(self.attributes))
+        if not self.attributes:
+            raise ConfigError("choose at least one attribute for the plugin (--attrs a,b)")
+        if self.labels not in LABEL_SOURCES:
+            raise ConfigError(f"labels must be one of {', '.join(LABEL_SOURCES)}, got {self.labels!r}")
+        if self.steps < 1 or self.batch_size < 1 or self.n_latents < 1:
+            raise ConfigError(f"steps, batch_size and n_latents must be ≥ 1 (got {self.steps}, {self.batch_size}, "
+                              f"{self.n_latents})")
+        if self.calibrate is not None and self.calibrate < 0:
+            raise ConfigError(f"calibrate must be ≥ 0 latents per grid point, got {self.calibrate}")
+
+    def plugin_config(self) -> PluginConfig:
+        """The flow's hyper-parameters this spec sets (the rest are :class:`PluginConfig`'s defaults)."""
+        return PluginConfig(coupling=self.coupling, sigma_end=self.sigma)
+
+    def resolved(self, is_molecule_backbone: bool) -> PluginFitSpec:
+        """The spec with its backbone-dependent default filled in, after checking the molecule-only options."""
+        if not is_molecule_backbone and (self.labels == "decoded" or self.calibrate):
+            option = "--labels decoded" if self.labels == "decoded" else "--calibrate"
+            raise ConfigError(f"{option} is for SMILES backbones (it measures the properties of decoded molecules)")
+        if self.calibrate is None:
+            from condgen.plugin.calibration import PER_POINT
+
+            return replace(self, calibrate=PER_POINT if is_molecule_backbone else 0)
+        return self
+
+    # -- fit.json -----------------------------------------------------------------------------------
+    def write(self, plugin_dir: str | Path, seconds: float) -> Path:
+        """Write ``plugin_dir/fit.json`` with paths relative to ``plugin_dir``."""
+        plugin_dir = Path(plugin_dir)
+        body = {key: value for key, value in asdict(self).items() if key != "extra"}
+        body["attributes"] = list(self.attributes)
+        for key in PATH_FIELDS:
+            body[key] = _portable(body[key], plugin_dir)
+        path = plugin_dir / FIT_FILE
+        atomic_write_json(path, {"format": FIT_FORMAT, "spec": {**self.extra, **body}, "seconds": float(seconds)})
+        return path
+
+    @classmethod
+    def read(cls, plugin_dir: str | Path) -> tuple[PluginFitSpec, float]:
+        """The spec of ``plugin_dir/fit.json`` (paths made usable from here) and the seconds the fit took.
+
+        ``fit.json`` files of condgen before this format (a flat record with an absolute backbone path)
+        are read too."""
+        plugin_dir = Path(plugin_dir)
+        record = read_json(plugin_dir / FIT_FILE)
+        if "format" not in record:  # the flat record of earlier versions
+            record = {"format": FIT_FORMAT, "spec": {k: v for k, v in record.items() if k != "seconds"},
+                      "seconds": record.get("seconds", float("nan"))}
+        if record["format"] > FIT_FORMAT:
+            raise ArtifactError(f"{plugin_dir / FIT_FILE}: written by a newer condgen (format {record['format']})")
+        body = dict(record.get("spec") or {})
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values = {key: value for key, value in body.items() if key in known}
+        for key in PATH_FIELDS:
+            values[key] = _located(values.get(key), plugin_dir)
+        if values.get("coupling") is None:
+            values.pop("coupling", None)
+        if values.get("sigma") is None:
+            values.pop("sigma", None)
+        try:
+            spec = cls(**values, extra={key: value for key, value in body.items() if key not in known})
+        except TypeError as error:
+            raise ArtifactError(f"{plugin_dir / FIT_FILE}: not a plugin fit record ({error})") from None
+        return spec, float(record.get("seconds", float("nan")))
+
+
+def _portable(value: str | None, base: Path) -> str | None:
+    """A path as seen from ``base`` (relative where possible); names (shipped models, built-in data) unchanged."""
+    if value is None or not Path(value).exists():
+        return value
+    try:
+        return os.path.relpath(Path(value).resolve(), base.resolve())
+    except ValueError:  # another drive: no relative path
+        return str(Path(value).resolve())
+
+
+def _located(value: str | None, base: Path) -> str | None:
+    """The inverse of :func:`_portable`: a path relative to ``base`` if it exists there, else the value itself."""
+    if value is None:
+        return None
+    candidate = base / value
+    return str(candidate) if candidate.exists() else value

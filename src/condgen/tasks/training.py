@@ -1,0 +1,100 @@
+"""Backbones by name: train (``condgen train``), sample (``condgen sample``) and reconstruct
+(``condgen reconstruct``). The functions return data; the CLI writes it with the model's modality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from condgen.data import load_dataset, load_from_spec
+from condgen.errors import ConfigError
+from condgen.io import load
+from condgen.models.backbone import can_encode
+from condgen.models.base import GenerativeModel
+from condgen.models.factory import build_model
+from condgen.train import TrainConfig, TrainResult, train
+
+
+def train_named_model(
+    name: str,
+    data: str,
+    out: Path,
+    *,
+    steps: int,
+    batch_size: int = 64,
+    size: int | None = None,
+    n: int | None = None,
+    seed: int = 0,
+    resume: bool = False,
+    checkpoint_every: int = 500,
+    sample_every: int = 500,
+    device: str = "auto",
+    attributes: str | list[str] | None = None,
+    options: dict | None = None,
+    skip_bad: bool = False,
+    progress: bool = True,
+) -> TrainResult:
+    """Build model ``name`` for data set ``data``, train it with the engine, save it to ``out``."""
+    dataset = load_dataset(data, n=n, size=size, seed=seed, skip_bad=skip_bad)
+    if attributes:
+        names = attributes.split(",") if isinstance(attributes, str) else list(attributes)
+        dataset = dataset.select_attributes([a.strip() for a in names if a.strip()])
+    model = build_model(name, dataset, **(options or {}))
+    config = TrainConfig(
+        steps=steps, batch_size=batch_size, seed=seed, out=Path(out), resume=resume,
+        checkpoint_every=checkpoint_every, sample_every=sample_every,
+        device=device, progress=progress,
+    )
+    return train(model, dataset, config)
+
+
+def load_model(model_dir: str | Path) -> GenerativeModel:
+    """A generative model artifact by directory or shipped name (not a plugin or a classifier)."""
+    model = load(model_dir)
+    if not isinstance(model, GenerativeModel):
+        hint = "; use `condgen generate` for a plugin" if getattr(model, "kind", "") == "plugin" else ""
+        raise ConfigError(f"{model_dir} holds a {getattr(model, 'kind', type(model).__name__)}, not a generative "
+                          f"model{hint}")
+    return model
+
+
+def condition_values(model: GenerativeModel, conditions: dict[str, str], n: int) -> torch.Tensor | None:
+    """Attribute values ``[n, K]`` for a conditional model: the requested ones, NaN (unspecified) for the rest."""
+    if not model.is_conditional:
+        if conditions:
+            raise ConfigError(f"{model.kind} is not conditional; --set works with cvae/cgan or a plugin")
+        return None
+    schema = model.schema
+    values = torch.full((n, len(schema)), float("nan"))
+    for name, text in conditions.items():
+        values[:, schema.index(name)] = schema.parse_value(name, text)
+    return values
+
+
+def sample_model(model: GenerativeModel, n: int, seed: int = 0, conditions: dict[str, str] | None = None):
+    """``n`` samples of ``model`` in its modality's form (images, vectors, SMILES strings), seeded."""
+    if n < 1:
+        raise ConfigError(f"-n must be ≥ 1, got {n}")
+    generator = torch.Generator().manual_seed(seed)
+    samples = model.sample(n, generator=generator, attributes=condition_values(model, conditions or {}, n))
+    return model.modality.outputs(samples)
+
+
+def reconstruct(model: GenerativeModel, n: int = 16, data: str | None = None, seed: int = 0
+                ) -> tuple[dict[str, object], float | None]:
+    """``({"original": …, "reconstruction": …}, mean absolute error on [-1, 1] or None)`` for ``n`` random
+    examples of ``data`` (default: the model's own training data)."""
+    if not can_encode(model):
+        raise ConfigError(f"{model.kind} has no encoder; reconstruction needs vae, beta-vae, wae, aae, cvae, "
+                          "smiles-vae or smiles-aae")
+    dataset = load_dataset(data) if data else load_from_spec(model.data_spec, labels=model.is_conditional)
+    index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
+    x, attributes = dataset.batch(index)
+    with torch.no_grad():
+        # a conditional encoder also sees the true attributes
+        extras = {"attributes": attributes.to(model.device)} if model.is_conditional else {}
+        z = model.encode(x.to(model.device), **extras)
+        recon = model.decode(z, **extras, **model.targeted_decoding).cpu()
+    error = float((recon - x).abs().mean()) if model.modality.name != "smiles" else None
+    return {"original": model.modality.outputs(x), "reconstruction": model.modality.outputs(recon)}, error

@@ -52,7 +52,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a reader never sees a half-written file.
 
     A path that exists and is not a regular file (``/dev/null``, ``/dev/stdout``, a named pipe) is
-    written to directly: renaming a temporary file over it would replace the device with a file.
+    written to directly: renaming a temporary file over it would replace the device with a file. The
+    file gets the permissions a plain ``open`` would give it (a temporary file is private, mode 0600).
     """
     path = Path(path)
     if path.exists() and not path.is_file():
@@ -62,6 +63,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, _new_file_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -70,6 +72,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _new_file_mode() -> int:
+    """``0o666`` minus the process's umask: the mode ``open(path, "w")`` gives a new file."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:

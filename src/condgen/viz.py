@@ -24,11 +24,16 @@ def to_uint8_hwc(images: torch.Tensor) -> np.ndarray:
     return images.permute(0, 2, 3, 1).numpy()
 
 
+def grid_columns(n: int, nrow: int | None = None) -> int:
+    """Images per row of a grid of ``n`` (default: a square-ish grid)."""
+    return nrow or max(1, math.ceil(math.sqrt(n)))
+
+
 def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2, scale: int = 1) -> Image.Image:
     """Tile ``[N, C, H, W]`` images into one PIL image with ``nrow`` images per row."""
     pixels = to_uint8_hwc(images)
     n, h, w, _ = pixels.shape
-    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
+    nrow = grid_columns(n, nrow)
     rows = math.ceil(n / nrow)
     canvas = np.full((rows * (h + padding) + padding, nrow * (w + padding) + padding, 3), 255, np.uint8)
     for i in range(n):
@@ -53,6 +58,28 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, s
     return save_png(grid_image(images, nrow=nrow, scale=scale), path)
 
 
+def grid_cells(path: str | Path, n: int, cell: tuple[int, int], nrow: int | None = None, padding: int = 2,
+               scale: int = 2, top: int = 0, left: int = 0) -> torch.Tensor:
+    """The inverse of :func:`save_grid`: the ``n`` images ``uint8 [n, 3, H, W]`` of ``cell = (H, W)`` pixels
+    laid out by it in the PNG at ``path`` (``top``/``left``: a header or margin above or left of the grid,
+    as :func:`save_labeled_rows` draws, in output pixels). PNG is lossless, so these are exactly the
+    images that were saved (as uint8)."""
+    with Image.open(path) as opened:
+        canvas = np.asarray(opened.convert("RGB"))
+    height, width = cell
+    columns, cells = grid_columns(n, nrow), []
+    for i in range(n):
+        row, column = divmod(i, columns)
+        y = top + scale * (padding + row * (height + padding))
+        x = left + scale * (padding + column * (width + padding))
+        cells.append(canvas[y:y + scale * height:scale, x:x + scale * width:scale])
+    return torch.from_numpy(np.stack(cells)).permute(0, 3, 1, 2).contiguous()
+
+
+#: Height of the column titles above the images of :func:`save_labeled_rows`, in output pixels.
+TITLE_HEIGHT = 16
+
+
 def save_labeled_rows(
     rows: Sequence[torch.Tensor],
     column_titles: Sequence[str],
@@ -65,7 +92,7 @@ def save_labeled_rows(
     This is the classic attribute-manipulation figure: rows of examples, columns of edits.
     """
     grid = grid_image(torch.cat(list(rows)), nrow=rows[0].shape[0], scale=scale)
-    header = 16
+    header = TITLE_HEIGHT
     margin = 6 * max(len(t) for t in row_titles) + 8 if row_titles else 0
     canvas = Image.new("RGB", (grid.width + margin, grid.height + header), "white")
     canvas.paste(grid, (margin, header))

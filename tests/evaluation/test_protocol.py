@@ -1,10 +1,11 @@
 """The evaluation protocol on methods whose true scores are known by construction."""
 
+import pytest
 import torch
 from torch import nn
 
 from condgen.data import load_dataset
-from condgen.evaluation.protocol import evaluate_method
+from condgen.evaluation.protocol import discrete_and_continuous, evaluate_continuous, evaluate_method
 
 
 class LookupOracle(nn.Module):
@@ -52,3 +53,26 @@ def test_known_scores_of_a_perfect_generator_and_an_identity_editor():
     assert report["edit"]["preservation"] == 1.0
     assert report["edit"]["change_l1"] == {"smiling": 0.0, "eyeglasses": 0.0}
     assert report["conditional"]["fid"] >= 0 and report["edit"]["fid"] >= 0
+
+
+class NearestGenerator(PerfectGenerator):
+    """Returns the real image whose continuous attribute is nearest the request (known error by construction)."""
+
+    def generate(self, conditions, n, generator):
+        (name, value), = conditions.items()
+        column = self.pool.attributes[:, self.pool.schema.index(name)]
+        return self.pool.examples((column - value).abs().argmin().repeat(n))
+
+
+def test_continuous_attributes_are_judged_by_the_error_of_the_oracles_reading():
+    pool = load_dataset("faces", n=300, seed=3)
+    oracle, method = LookupOracle(pool), NearestGenerator(pool)
+    report = evaluate_continuous(method, oracle, ["yaw"], n_generate=5)["yaw"]
+    yaw = pool.attributes[:, pool.schema.index("yaw")].double()
+    attribute = oracle.schema["yaw"]
+    targets = [attribute.mean - attribute.std, attribute.mean, attribute.mean + attribute.std]
+    nearest = [float(yaw[(yaw - t).abs().argmin()]) for t in targets]
+    assert report["targets"] == targets and report["mean_reading"] == pytest.approx(nearest)
+    assert report["mae"] == pytest.approx(sum(abs(r - t) for r, t in zip(nearest, targets, strict=True)) / 3)
+    assert report["within_half_std"] == 1.0 and report["correlation"] > 0.99
+    assert discrete_and_continuous(pool.schema, ["yaw", "smiling"]) == (["smiling"], ["yaw"])

@@ -58,3 +58,12 @@ def test_atomic_write_leaves_a_pipe_or_device_in_place(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]  # no temporary file left behind
     atomic_write_bytes(tmp_path / "file.smi", b"CCN\n")
     assert (tmp_path / "file.smi").read_bytes() == b"CCN\n"
+
+
+def test_atomic_writes_give_files_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    atomic_write_bytes(tmp_path / "config.json", b"{}")
+    assert (tmp_path / "config.json").stat().st_mode & 0o777 == 0o666 & ~umask  # not a private temporary file

@@ -131,20 +131,23 @@ def edit(
                                                                 "table for molecules and vectors")] = None,
     index: Annotated[list[int] | None, typer.Option(help="edit example N of the plugin's data set, repeatable")]
     = None,
-    input_path: Annotated[Path | None, typer.Option("--input", "--image", help="edit the examples of this file: an "
-                                                                               "image of the backbone's size, a "
-                                                                               "SMILES file, a CSV of vectors")]
+    input_path: Annotated[list[Path] | None, typer.Option("--input", "--image", help="edit the examples of this "
+                                                                                     "file (repeatable): an image "
+                                                                                     "of the backbone's size, a "
+                                                                                     "SMILES file, a CSV of vectors")]
     = None,
     strength: Annotated[float, typer.Option(help="1 = exactly the target, >1 exaggerates")] = 1.0,
 ) -> None:
     """Edit attributes of examples; one row per example: original, reconstruction, then the edits."""
+    import torch
+
     from condgen.tasks.plugins import edit as edit_examples
     from condgen.tasks.plugins import load_plugin
 
     plugin = load_plugin(plugin_dir)
     modality = plugin.modality
     path = out_path or Path("edit.png" if modality.name == "images" else "edit.csv")
-    examples = modality.read(input_path) if input_path is not None else None
+    examples = torch.cat([modality.read(path) for path in input_path]) if input_path else None
     columns = edit_examples(plugin, parse_assignments(set_, "--set"), indices=index or None, examples=examples,
                             strength=strength)
     console.print(f"wrote {modality.write_comparison(columns, path)}")

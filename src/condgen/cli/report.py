@@ -24,6 +24,10 @@ def print_report(report: dict[str, Any]) -> None:
                       f"{result['edit']['mean_success']:.3f}", f"{result['edit']['preservation']:.3f}",
                       f"{result['edit']['fid']:.2f}", "-" if seconds is None else f"{seconds:.1f}")
     out.print(table)
+    for name, result, _ in rows:
+        for attribute, scores in result["conditional"].get("continuous", {}).items():
+            out.print(f"{name}, {attribute} (continuous): MAE {scores['mae']:.3f}, within ½ std "
+                      f"{scores['within_half_std']:.3f}, correlation {scores['correlation']:.3f}")
     accuracy = ", ".join(f"{k} {v:.3f}" for k, v in report["oracle_accuracy"].items())
     out.print(f"oracle held-out accuracy: {accuracy}")
 

@@ -14,7 +14,12 @@ from rich.progress import Progress
 from condgen.data import BUILTIN_DATASETS, LabeledDataset, load_from_spec
 from condgen.errors import ConfigError
 from condgen.evaluation.methods import ConditionalModelMethod, DirectionsMethod, PluginMethod
-from condgen.evaluation.protocol import evaluate_method, oracle_accuracy
+from condgen.evaluation.protocol import (
+    discrete_and_continuous,
+    evaluate_continuous,
+    evaluate_method,
+    oracle_accuracy,
+)
 
 HELD_OUT_SEED = 10_007
 
@@ -61,6 +66,19 @@ def run_report(plugin, plugin_fit_s: float, *, oracle=None, baselines: Sequence[
         if kind in baselines:
             model, timing[f"{kind}_train_s"] = train_conditional_timed(kind, train, attributes, baseline_steps)
             methods[kind] = ConditionalModelMethod(model, train.select_attributes(model.schema.names).attributes)
+    discrete, continuous = discrete_and_continuous(oracle.schema, attributes)
+    if not discrete:
+        raise ConfigError(f"the evaluation judges binary and categorical attributes (continuous ones alongside "
+                          f"them); {', '.join(attributes)} are all continuous")
+
+    def judge(method, label: str) -> dict[str, Any]:
+        result = evaluate_method(method, test, oracle, discrete, n_generate=n_generate, n_edit=n_edit,
+                                 progress=progress, label=label)
+        if continuous:
+            result["conditional"]["continuous"] = evaluate_continuous(method, oracle, continuous,
+                                                                      n_generate=n_generate)
+        return result
+
     with Progress(transient=True) as progress:
         report: dict[str, Any] = {
             "setup": {
@@ -73,13 +91,8 @@ def run_report(plugin, plugin_fit_s: float, *, oracle=None, baselines: Sequence[
                 "n_generate_per_value": n_generate,
             },
             "oracle_accuracy": oracle_accuracy(oracle, test),
-            **evaluate_method(plugin_method, test, oracle, attributes, n_generate=n_generate, n_edit=n_edit,
-                              progress=progress, label="plugin"),
-            "baselines": {
-                name: evaluate_method(method, test, oracle, attributes, n_generate=n_generate, n_edit=n_edit,
-                                      progress=progress, label=name)
-                for name, method in methods.items()
-            },
+            **judge(plugin_method, "plugin"),
+            "baselines": {name: judge(method, name) for name, method in methods.items()},
         }
     report["timing"] = timing
     if "cvae_train_s" in timing:

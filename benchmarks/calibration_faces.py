@@ -54,11 +54,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from condgen.io import load
-    from condgen.tasks.plugins import calibrate_with_classifier, fit_plugin_from_dirs
+    from condgen.plugin.fit_spec import PluginFitSpec
+    from condgen.tasks.plugins import calibrate_with_classifier, fit_plugin_from_spec
 
+    spec = PluginFitSpec(backbone="faces-vae", attributes=("yaw", "skin_tone", "smiling"), steps=args.steps)
     with tempfile.TemporaryDirectory() as scratch:
-        plugin, _ = fit_plugin_from_dirs("faces-vae", ["yaw", "skin_tone", "smiling"], Path(scratch) / "plugin",
-                                         steps=args.steps, progress=False)
+        plugin, _ = fit_plugin_from_spec(spec, Path(scratch) / "plugin", progress=False)
     calibrate_with_classifier(plugin, load("faces-labeller"))
     oracle = load("faces-oracle")
     attributes = {name: {mode: [judge(plugin, oracle, name, t, args.n, mode == "calibrated") for t in targets]

@@ -116,7 +116,7 @@ def train_and_score(name: str, dataset, args) -> dict:
                                                 checkpoint_every=max(steps // 4, 1), progress=True)).model
     train_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    smiles = sample_molecules(trained, args.n_samples, temperature=1.0, seed=1)
+    smiles = sample_molecules(trained, args.n_samples, seed=1, temperature=1.0)
     sample_seconds = time.perf_counter() - started
     (RUNS / name / "samples.smi").write_text("".join(f"{s}\n" for s in smiles))
     metrics = moses_metrics(smiles, n_jobs=2)
@@ -132,21 +132,29 @@ VARIANTS = {"default": (True, True), "uncalibrated": (False, True), "top beam": 
 
 def score_targets(args) -> dict[str, dict]:
     """Variant → target → :func:`target_report`; variants other than the default only with a beam."""
-    from condgen.apps.molecules import load_molecule_generator, resolve_decoding, sample_molecules, target_report
+    from condgen.apps.molecules import (
+        decoding_options,
+        describe_decoding,
+        effective_decoding,
+        sample_molecules,
+        target_report,
+    )
     from condgen.metrics.molecules.reference import training_set_hashes
+    from condgen.tasks.molecules import load_molecule_generator
 
     plugin = load_molecule_generator(args.zinc_vae)
-    decoding = resolve_decoding(plugin, args.temperature, args.beam)
-    args.decoding = str(decoding)
+    options = decoding_options(plugin, args.temperature, args.beam)
+    decoding = effective_decoding(plugin, options)
+    args.decoding = describe_decoding(decoding)
     hashes = training_set_hashes(None)
-    variants = VARIANTS if decoding.beam > 1 else {"default": (True, None)}
+    variants = VARIANTS if decoding.get("beam", 1) > 1 else {"default": (True, None)}
     results = {}
     for variant, (calibrated, prefer_valid) in variants.items():
         rows = results[variant] = {}
+        chosen = options if prefer_valid is not False else {**options, "prefer_valid": False}
         for target in TARGETS:
-            smiles = sample_molecules(plugin, args.target_samples, {"logp": target}, temperature=decoding.temperature,
-                                      beam=decoding.beam, prefer_valid=prefer_valid, seed=1,
-                                      style_scale=args.style_scale, calibrated=calibrated)
+            smiles = sample_molecules(plugin, args.target_samples, {"logp": target}, seed=1,
+                                      style_scale=args.style_scale, calibrated=calibrated, **chosen)
             rows[str(target)] = target_report(smiles, "logp", target, hashes, n_jobs=2)
             print(f"{variant}: logp={target}: {json.dumps({k: round(v, 3) for k, v in rows[str(target)].items()})}",
                   flush=True)

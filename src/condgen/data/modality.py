@@ -84,6 +84,11 @@ class Modality:
         """What a data spec records of the modality."""
         return {"modality": self.name}
 
+    def loader_options(self) -> dict[str, Any]:
+        """Options of :func:`condgen.data.load_dataset` that give a model of this modality data it can take
+        (images resized to its side, SMILES in its vocabulary)."""
+        return {}
+
 
 @dataclass(frozen=True)
 class ImageModality(Modality):
@@ -95,6 +100,10 @@ class ImageModality(Modality):
 
     def to_network(self, stored: torch.Tensor) -> torch.Tensor:
         return stored.float() / 127.5 - 1.0 if stored.dtype == torch.uint8 else stored.float()
+
+    def loader_options(self) -> dict[str, Any]:
+        _, height, width = self.shape
+        return {"size": height} if height == width else {}
 
     def write(self, samples: Samples, path: str | Path, *, nrow: int | None = None) -> Path:
         from condgen.viz import save_grid, to_uint8_hwc
@@ -238,6 +247,9 @@ class SmilesModality(Modality):
 
     def spec(self) -> dict[str, Any]:
         return {"modality": self.name, "tokens": list(self.tokens), "max_length": int(self.max_length)}
+
+    def loader_options(self) -> dict[str, Any]:
+        return {"tokens": list(self.tokens), "max_length": int(self.max_length)}
 
 
 def make_modality(name: str, *, shape: Sequence[int] | None = None, tokens: Sequence[str] | None = None,

@@ -70,7 +70,9 @@ def plugin_training_data(backbone, spec: PluginFitSpec, progress: bool
         if spec.labels == "decoded":
             return None, decoded_latents(backbone, dataset, seed=spec.seed, progress=progress), None
         return dataset, None, None
-    dataset = load_dataset(spec.data) if spec.data else load_from_spec(backbone.data_spec)
+    modality = getattr(backbone, "modality", None)
+    options = modality.loader_options() if modality is not None else {}
+    dataset = load_dataset(spec.data, **options) if spec.data else load_from_spec(backbone.data_spec)
     dataset.schema.validate_names(spec.attributes)
     if can_encode(backbone):
         return dataset, None, None

@@ -88,7 +88,8 @@ def reconstruct(model: GenerativeModel, n: int = 16, data: str | None = None, se
     if not can_encode(model):
         raise ConfigError(f"{model.kind} has no encoder; reconstruction needs vae, beta-vae, wae, aae, cvae, "
                           "smiles-vae or smiles-aae")
-    dataset = load_dataset(data) if data else load_from_spec(model.data_spec, labels=model.is_conditional)
+    dataset = load_dataset(data, **model.modality.loader_options()) if data else \
+        load_from_spec(model.data_spec, labels=model.is_conditional)
     index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
     x, attributes = dataset.batch(index)
     with torch.no_grad():

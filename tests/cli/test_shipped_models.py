@@ -100,3 +100,12 @@ def test_a_molecule_plugin_edits_molecules_towards_the_target_and_reconstructs_t
     with open(tmp_path / "recon.csv") as handle:
         pairs = {(row["original"], row["reconstruction"]) for row in csv.DictReader(handle)}
     assert pairs == {(row["original"], row["reconstruction"]) for row in rows}
+
+
+def test_commands_refuse_what_a_modality_cannot_do_in_one_line(tmp_path):
+    result = runner.invoke(app, ["evaluate", "zinc-vae", "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 1 and "mol sample" in str(result.exception) and not (tmp_path / "r.json").exists()
+    result = runner.invoke(app, ["generate", "faces-plugin", "-n", "4", "--out", str(tmp_path / "g.smi")])
+    assert result.exit_code == 1 and ".png" in str(result.exception)
+    result = runner.invoke(app, ["sample", "faces-plugin", "--out", str(tmp_path / "g.png")])
+    assert result.exit_code == 1 and "condgen generate" in str(result.exception)

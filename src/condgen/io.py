@@ -157,23 +157,40 @@ def read_config(directory: Path) -> dict[str, Any]:
 
 
 def resolve(name_or_path: str | os.PathLike) -> Path:
-    """A directory path, or the name of a model shipped under the repository's ``models/``."""
+    """A directory path, or the name of a model shipped with condgen (see :func:`shipped_models_dir`)."""
     path = Path(name_or_path)
     if path.exists():
         return path
     shipped = shipped_models_dir() / str(name_or_path)
     if shipped.is_dir():
         return shipped
-    names = ", ".join(sorted(p.name for p in shipped_models_dir().glob("*") if p.is_dir())) or "none"
+    names = ", ".join(shipped_names()) or "none"
     raise ArtifactError(f"{name_or_path}: no such directory and no shipped model of that name (shipped: {names})")
 
 
+#: Where a wheel installs the shipped models (pyproject.toml maps the repository's models/ onto it).
+INSTALLED_MODELS = Path(__file__).resolve().parent / "shipped_models"
+#: The repository's models/, for a source checkout or an editable install.
+CHECKOUT_MODELS = Path(__file__).resolve().parents[2] / "models"
+
+
 def shipped_models_dir() -> Path:
-    """Where condgen's own pre-trained weights live (``$CONDGEN_MODELS`` or the repo's ``models/``)."""
+    """Where condgen's own pre-trained models live.
+
+    ``$CONDGEN_MODELS`` when set; else the installed package's ``condgen/shipped_models`` when it
+    exists (an install from a wheel); else the source checkout's ``models/``.
+    """
     env = os.environ.get("CONDGEN_MODELS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "models"
+    if INSTALLED_MODELS.is_dir():
+        return INSTALLED_MODELS
+    return CHECKOUT_MODELS
+
+
+def shipped_names() -> list[str]:
+    """The names of the shipped models, sorted (directories holding a ``config.json``)."""
+    return sorted(p.name for p in shipped_models_dir().glob("*") if (p / CONFIG_FILE).is_file())
 
 
 def artifact_class(kind: str) -> type:

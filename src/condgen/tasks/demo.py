@@ -1,6 +1,6 @@
 """`make demo`: the plugin story on the built-in faces, end to end, in a few minutes on 2 CPU cores.
 
-1. the backbone: condgen's shipped faces VAE (``models/faces-vae``), or one trained now if absent;
+1. the backbone: condgen's shipped faces VAE (``faces-vae``), or one trained now if absent;
 2. the plugin fit on smiling / eyeglasses / male, timed;
 3. pictures: the attribute-manipulation figure and a conditional-generation grid;
 4. the report: an independent oracle judges the plugin and the latent-directions baseline;
@@ -18,7 +18,7 @@ import torch
 
 from condgen.data import load_from_spec
 from condgen.evaluation.report import run_report
-from condgen.io import atomic_write_json, load, shipped_models_dir
+from condgen.io import atomic_write_json, load, shipped_model
 from condgen.viz import save_grid, save_labeled_rows
 
 ATTRIBUTES = ["smiling", "eyeglasses", "male"]
@@ -28,8 +28,8 @@ TARGETS = {"conditional mean accuracy": 0.90, "edit mean success": 0.85, "edit p
 
 def demo_backbone(out: Path, say: Callable[[str], None]):
     """The shipped faces VAE, else a quick one trained into ``out/backbone``."""
-    shipped = shipped_models_dir() / "faces-vae"
-    if (shipped / "config.json").is_file():
+    shipped = shipped_model("faces-vae")
+    if shipped is not None:
         say(f"backbone: shipped VAE {shipped}")
         return load(shipped)
     from condgen.tasks.training import train_named_model
@@ -39,8 +39,8 @@ def demo_backbone(out: Path, say: Callable[[str], None]):
 
 
 def demo_oracle(backbone, say: Callable[[str], None]):
-    shipped = shipped_models_dir() / "faces-oracle"
-    if (shipped / "config.json").is_file():
+    shipped = shipped_model("faces-oracle")
+    if shipped is not None:
         say(f"oracle: shipped classifier {shipped} (conv-wide, seed 1, real images)")
         return load(shipped)
     from condgen.evaluation.classifiers import train_oracle

@@ -1,10 +1,12 @@
-"""Checkpoint pieces: optimiser state flattening and incomplete-checkpoint detection."""
+"""Checkpoint pieces: optimiser state flattening, incomplete-checkpoint detection, older and newer formats."""
+
+import json
 
 import pytest
 import torch
 
-from condgen.errors import ArtifactError
-from condgen.io import atomic_save_tensors, atomic_write_bytes, load_tensors
+from condgen.errors import ArtifactError, ConfigError
+from condgen.io import atomic_save_tensors, atomic_write_bytes, atomic_write_json, load_tensors
 from condgen.train import checkpoint
 
 
@@ -38,6 +40,58 @@ def test_checkpoint_files_from_different_steps_are_reported(tmp_path, toys):
     tensors["checkpoint/step"] = torch.tensor([3])  # as if killed between the two writes
     atomic_save_tensors(tensors_path, tensors)
     with pytest.raises(ArtifactError, match="different steps"):
+        checkpoint.load_checkpoint(tmp_path)
+
+
+def _as_format_1(out):
+    """Rewrite ``out/checkpoint`` as the format-1 engine wrote it: no schedulers, no new settings."""
+    path = out / "checkpoint" / checkpoint.JSON_FILE
+    meta = json.loads(path.read_text())
+    meta["format_version"] = 1
+    del meta["schedulers"]
+    for key in ("lr_schedule", "warmup_steps", "min_lr_ratio", "ema_decay", "group_lr", "group_betas"):
+        del meta["config"][key]
+    for saved in meta["optimizers"].values():
+        for group in saved["param_groups"]:
+            del group["initial_lr"]
+    atomic_write_json(path, meta)
+
+
+def test_format_1_checkpoints_resume_exactly(tmp_path, toys):
+    from condgen.train import TrainConfig, train
+
+    def config(out, **values):
+        return TrainConfig(steps=8, batch_size=16, out=out, checkpoint_every=4, progress=False, device="cpu",
+                           **values)
+
+    torch.manual_seed(0)
+    straight = toys.TwoGroupToy()
+    train(straight, toys.regression_dataset(n=40), config(tmp_path / "straight"))
+    torch.manual_seed(0)
+    with pytest.raises(toys.SimulatedKill):  # killed during step 5, after the checkpoint at 4
+        train(toys.TwoGroupToy(toys.TwoGroupConfig(crash_at_step=5)), toys.regression_dataset(n=40),
+              config(tmp_path / "old"))
+    _as_format_1(tmp_path / "old")
+    old = toys.TwoGroupToy()
+    train(old, toys.regression_dataset(n=40), config(tmp_path / "old", resume=True))
+    assert all(torch.equal(v, old.state_dict()[k]) for k, v in straight.state_dict().items())
+    upgraded = checkpoint.load_checkpoint(tmp_path / "old")
+    assert upgraded.meta["format_version"] == checkpoint.FORMAT_VERSION
+    assert upgraded.meta["schedulers"] == checkpoint.load_checkpoint(tmp_path / "straight").meta["schedulers"]
+
+    # a format-1 run had no EMA: asking for one on resume is refused, not silently started mid-run
+    _as_format_1(tmp_path / "old")
+    with pytest.raises(ConfigError, match="ema_decay=None but this run asks for ema_decay=0.9"):
+        train(old, toys.regression_dataset(n=40), config(tmp_path / "old", resume=True, ema_decay=0.9))
+
+
+def test_a_checkpoint_of_a_newer_format_is_refused(tmp_path, toys):
+    from condgen.train import TrainConfig, train
+
+    train(toys.LinearRegressor(), toys.regression_dataset(), TrainConfig(steps=1, out=tmp_path, progress=False))
+    path = tmp_path / "checkpoint" / checkpoint.JSON_FILE
+    atomic_write_json(path, {**json.loads(path.read_text()), "format_version": checkpoint.FORMAT_VERSION + 1})
+    with pytest.raises(ArtifactError, match="newer than this condgen reads"):
         checkpoint.load_checkpoint(tmp_path)
 
 

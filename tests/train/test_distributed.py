@@ -29,10 +29,11 @@ train(linear, toys.regression_dataset(), TrainConfig(steps=12, batch_size=16, ch
 atomic_save_tensors(f"{{out}}/linear_rank{{rank}}.safetensors", linear.state_dict())
 
 # a second run in the same processes, with a two-group model whose critic loss leaves the
-# generator unused (find_unused_parameters)
+# generator unused (find_unused_parameters), a schedule and an EMA (handed back: the EMA weights)
 torch.manual_seed(0)
 toy = toys.TwoGroupToy()
-train(toy, toys.regression_dataset(n=40), TrainConfig(steps=3, batch_size=8, device="cpu", progress=False))
+train(toy, toys.regression_dataset(n=40), TrainConfig(steps=3, batch_size=8, device="cpu", progress=False,
+      lr_schedule="cosine", warmup_steps=1, ema_decay=0.9))
 atomic_save_tensors(f"{{out}}/toy_rank{{rank}}.safetensors", toy.state_dict())
 """
 

@@ -97,8 +97,10 @@ def test_csv_log_and_artifact_are_written(tmp_path, toys):
     with (tmp_path / "log.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert [int(r["step"]) for r in rows] == [3, 6]
-    assert set(rows[0]) == {"step", "critic/loss", "critic/score", "generator/loss", "generator/score"}
+    assert set(rows[0]) == {"step", "critic/loss", "critic/score", "critic/lr",
+                            "generator/loss", "generator/score", "generator/lr"}
     assert float(rows[1]["critic/loss"]) == pytest.approx(result.history[1]["critic/loss"])
+    assert float(rows[1]["critic/lr"]) == float(rows[1]["generator/lr"]) == 1e-2  # the toy's constant lr
     assert json.loads((tmp_path / "checkpoint" / "state.json").read_text())["step"] == 6
     saved = load_tensors(tmp_path / "model.safetensors")
     assert all(torch.equal(saved[k], v) for k, v in model.state_dict().items())
@@ -142,17 +144,17 @@ def test_sampling_does_not_change_the_training_trajectory(tmp_path, toys):
     assert all(torch.equal(runs[0][k], runs[1][k]) for k in runs[0])
 
 
-def _train_interrupted_then_resumed(toys, out, steps, kill_at):
+def _train_interrupted_then_resumed(toys, out, steps, kill_at, **settings):
     torch.manual_seed(1)
     first = toys.TwoGroupToy(toys.TwoGroupConfig(crash_at_step=kill_at))
     with pytest.raises(toys.SimulatedKill):
         train(first, toys.regression_dataset(n=40), quiet(steps=steps, batch_size=16, checkpoint_every=kill_at - 1,
-                                                          log_every=1, out=out))
+                                                          log_every=1, out=out, **settings))
     torch.manual_seed(123)  # a fresh model object with different initial weights
     resumed = toys.TwoGroupToy()
     return resumed, train(resumed, toys.regression_dataset(n=40),
                           quiet(steps=steps, batch_size=16, checkpoint_every=kill_at - 1, log_every=1,
-                                out=out, resume=True))
+                                out=out, resume=True, **settings))
 
 
 def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, toys):
@@ -168,6 +170,49 @@ def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, toys):
     # the log after resuming holds each step once, with the same values
     assert [row["step"] for row in result.history] == list(range(1, 11))
     assert result.history == expected.history
+
+
+def test_resume_with_a_schedule_and_ema_is_bit_identical_to_an_uninterrupted_one(tmp_path, toys):
+    settings = {"lr_schedule": "cosine", "warmup_steps": 3, "min_lr_ratio": 0.1, "ema_decay": 0.9,
+                "group_lr": {"generator": 5e-3}, "group_betas": {"critic": (0.0, 0.9)}}
+    torch.manual_seed(1)
+    reference = toys.TwoGroupToy()
+    expected = train(reference, toys.regression_dataset(n=40),
+                     quiet(steps=10, batch_size=16, log_every=1, out=tmp_path / "straight", **settings))
+    resumed, result = _train_interrupted_then_resumed(toys, tmp_path / "resumed", steps=10, kill_at=6, **settings)
+    # the models handed back hold the EMA weights; the checkpoints hold raw + EMA weights, optimiser
+    # moments, RNG and sampler states: every tensor must agree, as must the scheduler states
+    want, got = reference.state_dict(), resumed.state_dict()
+    assert all(torch.equal(want[k], got[k]) for k in want)
+    straight, again = load_checkpoint(tmp_path / "straight"), load_checkpoint(tmp_path / "resumed")
+    assert any(k.startswith("ema/") for k in straight.tensors) and set(straight.tensors) == set(again.tensors)
+    assert all(torch.equal(straight.tensors[k], again.tensors[k]) for k in straight.tensors)
+    assert straight.meta["schedulers"] == again.meta["schedulers"]
+    assert result.history == expected.history  # the lr columns included
+    assert result.history[-1]["generator/lr"] == pytest.approx(0.1 * 5e-3)
+
+
+@pytest.mark.parametrize("changed, mentioned", [
+    ({"lr_schedule": "constant", "warmup_steps": 0}, "lr_schedule='warmup', warmup_steps=2 but this run asks for "
+                                                     "lr_schedule='constant', warmup_steps=0"),
+    ({"ema_decay": 0.99}, "ema_decay=None but this run asks for ema_decay=0.99"),
+    ({"group_lr": {"model": 0.01}}, "model lr=0.05 but this run asks for model lr=0.01"),
+])
+def test_resuming_with_other_schedule_settings_is_a_one_line_config_error(tmp_path, toys, changed, mentioned):
+    settings = {"lr_schedule": "warmup", "warmup_steps": 2}
+    train(toys.LinearRegressor(), toys.regression_dataset(), quiet(steps=3, batch_size=8, out=tmp_path, **settings))
+    with pytest.raises(ConfigError) as caught:
+        train(toys.LinearRegressor(), toys.regression_dataset(),
+              quiet(steps=6, batch_size=8, out=tmp_path, resume=True, **{**settings, **changed}))
+    message = str(caught.value)
+    assert mentioned in message and "resume=False" in message and "\n" not in message
+
+
+def test_a_cosine_run_resumes_only_to_the_same_number_of_steps(tmp_path, toys):
+    settings = {"lr_schedule": "cosine", "warmup_steps": 1, "batch_size": 8, "out": tmp_path}
+    train(toys.LinearRegressor(), toys.regression_dataset(), quiet(steps=4, **settings))
+    with pytest.raises(ConfigError, match="steps=4 but this run asks for steps=8"):
+        train(toys.LinearRegressor(), toys.regression_dataset(), quiet(steps=8, resume=True, **settings))
 
 
 def test_resume_without_a_checkpoint_starts_fresh_and_says_so(tmp_path, toys, caplog):

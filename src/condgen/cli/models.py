@@ -48,6 +48,16 @@ def train(
                                                           "(e.g. -o latent_dim=32 -o beta=4)")] = None,
     skip_bad: Annotated[bool, typer.Option(help="skip unreadable examples of your data, reporting the count")]
     = False,
+    lr_schedule: Annotated[str, typer.Option(help="learning rate per step: constant, warmup (linear over "
+                                                  "--warmup-steps) or cosine (warm-up, then decay)")] = "constant",
+    warmup_steps: Annotated[int, typer.Option(help="steps of linear lr warm-up (warmup, cosine)")] = 0,
+    min_lr_ratio: Annotated[float, typer.Option(help="cosine: the last step's lr as a fraction of the base lr")]
+    = 0.0,
+    ema_decay: Annotated[float | None, typer.Option(help="keep an exponential moving average of the weights "
+                                                         "(e.g. 0.999); the artifact then holds it")] = None,
+    group_lr: Annotated[list[str] | None, typer.Option("--group-lr", help="an optimiser group's learning rate "
+                                                       "GROUP=LR, repeatable (e.g. --group-lr generator=1e-4 "
+                                                       "--group-lr discriminator=4e-4)")] = None,
 ) -> None:
     """Train a generative model and save it as an artifact directory (config.json + safetensors).
 
@@ -58,7 +68,8 @@ def train(
     result = train_named_model(
         model, data, out_dir, steps=steps, batch_size=batch_size, size=size, n=n, seed=seed, resume=resume,
         checkpoint_every=checkpoint_every, sample_every=sample_every, device=device, attributes=attrs,
-        options=parse_options(option), skip_bad=skip_bad,
+        options=parse_options(option), skip_bad=skip_bad, lr_schedule=lr_schedule, warmup_steps=warmup_steps,
+        min_lr_ratio=min_lr_ratio, ema_decay=ema_decay, group_lr=parse_assignments(group_lr, "--group-lr"),
     )
     console.print(f"saved {model} to [bold]{result.out}[/] after {result.steps_done} steps")
 

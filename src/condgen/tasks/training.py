@@ -34,8 +34,17 @@ def train_named_model(
     options: dict | None = None,
     skip_bad: bool = False,
     progress: bool = True,
+    lr_schedule: str = "constant",
+    warmup_steps: int = 0,
+    min_lr_ratio: float = 0.0,
+    ema_decay: float | None = None,
+    group_lr: dict[str, float | str] | None = None,
 ) -> TrainResult:
-    """Build model ``name`` for data set ``data``, train it with the engine, save it to ``out``."""
+    """Build model ``name`` for data set ``data``, train it with the engine, save it to ``out``.
+
+    ``lr_schedule`` … ``group_lr`` are :class:`~condgen.train.TrainConfig`'s (schedules, EMA, per-group lr
+    as numbers or text); with ``ema_decay`` set, the saved artifact holds the EMA weights.
+    """
     dataset = load_dataset(data, n=n, size=size, seed=seed, skip_bad=skip_bad)
     if attributes:
         names = attributes.split(",") if isinstance(attributes, str) else list(attributes)
@@ -44,7 +53,8 @@ def train_named_model(
     config = TrainConfig(
         steps=steps, batch_size=batch_size, seed=seed, out=Path(out), resume=resume,
         checkpoint_every=checkpoint_every, sample_every=sample_every,
-        device=device, progress=progress,
+        device=device, progress=progress, lr_schedule=lr_schedule, warmup_steps=warmup_steps,
+        min_lr_ratio=min_lr_ratio, ema_decay=ema_decay, group_lr=dict(group_lr or {}),
     )
     return train(model, dataset, config)
 

@@ -6,9 +6,13 @@ A checkpoint is the folder ``out/checkpoint/`` holding
   tensors flattened to ``optimizer/<group>/<param index>/<name>``, the torch RNG state of every
   rank as uint8 (``rng/torch/rank<r>``, ``rng/cuda/rank<r>``), the Mersenne-Twister keys of
   Python's ``random`` and NumPy's global RNG (``rng/python/state``, ``rng/numpy/keys``), the sampler state
-  ``sampler/state = [epoch, position]`` and ``checkpoint/step``;
+  ``sampler/state = [epoch, position]``, ``checkpoint/step`` and, when the run keeps an EMA of the
+  weights, the averaged model's state (``ema/n_averaged``, ``ema/module.<name>``);
 * ``state.json`` — the step, each optimiser's ``param_groups`` hyper-parameters and non-tensor
-  state, the scalar parts of Python's and NumPy's RNG states and the training config.
+  state, each group's lr scheduler state (``schedulers``), the scalar parts of Python's and NumPy's
+  RNG states and the training config.
+
+Format 2 added the schedulers and the EMA; format 1 checkpoints (constant lr, no EMA) still resume.
 
 Both are written atomically, the JSON last: it is the commit marker, and a checkpoint whose two
 files disagree on the step is reported as incomplete rather than silently mixed.
@@ -24,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
 
 from condgen.errors import ArtifactError
 from condgen.io import atomic_save_tensors, atomic_write_json, load_tensors, read_json
@@ -33,7 +38,7 @@ from condgen.train.sampler import BatchSampler
 CHECKPOINT_DIR = "checkpoint"
 TENSORS_FILE = "state.safetensors"
 JSON_FILE = "state.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: lr scheduler states and EMA weights
 
 
 @dataclass
@@ -134,18 +139,27 @@ def save_checkpoint(
     sampler: BatchSampler,
     context: DistributedContext,
     config: dict[str, Any],
+    schedulers: dict[str, LRScheduler] | None = None,
+    ema: nn.Module | None = None,
 ) -> Path | None:
-    """Write ``out/checkpoint`` (rank 0 only; collective under DDP). Returns the folder on rank 0."""
+    """Write ``out/checkpoint`` (rank 0 only; collective under DDP). Returns the folder on rank 0.
+
+    ``ema`` is the run's :class:`~torch.optim.swa_utils.AveragedModel`, if it keeps one; ``model`` holds
+    the raw (trained) weights.
+    """
     rng_tensors, rng_json = capture_rng(context)
     if not context.is_main:
         return None
     tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
     meta: dict[str, Any] = {"format_version": FORMAT_VERSION, "step": step, "config": config,
                             "world_size": context.world_size, "rng": rng_json, "optimizers": {},
-                            "sampler": sampler.state_dict()}
+                            "sampler": sampler.state_dict(),
+                            "schedulers": {name: s.state_dict() for name, s in (schedulers or {}).items()}}
     for name, optimizer in optimizers.items():
         opt_tensors, meta["optimizers"][name] = flatten_optimizer(name, optimizer)
         tensors.update(opt_tensors)
+    if ema is not None:
+        tensors.update({f"ema/{k}": v for k, v in ema.state_dict().items()})
     tensors.update(rng_tensors)
     tensors["sampler/state"] = torch.tensor([sampler.epoch, sampler.position], dtype=torch.int64)
     tensors["checkpoint/step"] = torch.tensor([step], dtype=torch.int64)
@@ -159,6 +173,9 @@ def load_checkpoint(out: Path) -> Checkpoint:
     """Read ``out/checkpoint``; raises :class:`ArtifactError` if it is incomplete or corrupt."""
     directory = checkpoint_dir(out)
     meta = read_json(directory / JSON_FILE)
+    if meta.get("format_version", 1) > FORMAT_VERSION:
+        raise ArtifactError(f"{directory}: checkpoint format {meta['format_version']} is newer than this condgen "
+                            f"reads ({FORMAT_VERSION}); upgrade condgen, or use another out folder")
     tensors = load_tensors(directory / TENSORS_FILE)
     step_tensor = tensors.get("checkpoint/step")
     if step_tensor is None or int(step_tensor[0]) != meta.get("step"):
@@ -175,8 +192,11 @@ def restore(
     optimizers: dict[str, torch.optim.Optimizer],
     sampler: BatchSampler,
     context: DistributedContext,
+    schedulers: dict[str, LRScheduler] | None = None,
+    ema: nn.Module | None = None,
 ) -> None:
-    """Load model, optimiser, sampler and RNG states from ``checkpoint`` into the live objects."""
+    """Load model, optimiser, scheduler, EMA, sampler and RNG states from ``checkpoint`` into the live
+    objects (create the schedulers before: creating one overwrites its optimiser's lr)."""
     model_state = {k[len("model/"):]: v for k, v in checkpoint.tensors.items() if k.startswith("model/")}
     try:
         model.load_state_dict(model_state, strict=True)
@@ -193,6 +213,37 @@ def restore(
         )
     for name, optimizer in optimizers.items():
         optimizer.load_state_dict(unflatten_optimizer(name, checkpoint.tensors, saved[name]))
+    _restore_schedulers(checkpoint, schedulers or {}, optimizers)
+    if ema is not None:
+        _restore_ema(checkpoint, ema)
     epoch, position = checkpoint.tensors["sampler/state"].tolist()
     sampler.load_state_dict({"epoch": epoch, "position": position})
     restore_rng(checkpoint, context)
+
+
+def _restore_schedulers(checkpoint: Checkpoint, schedulers: dict[str, LRScheduler],
+                        optimizers: dict[str, torch.optim.Optimizer]) -> None:
+    saved = checkpoint.meta.get("schedulers") or {}
+    for name, scheduler in schedulers.items():
+        if name in saved:
+            scheduler.load_state_dict(saved[name])
+            continue
+        # Format 1 ran at a constant lr without schedulers: continue the step counters from the checkpoint's
+        # step (as if the scheduler had been there), and give the groups back the base lr that loading the
+        # old param_groups dropped.
+        state = scheduler.state_dict()
+        state.update(last_epoch=checkpoint.step, _step_count=checkpoint.step + 1)
+        scheduler.load_state_dict(state)
+        for group, base_lr in zip(optimizers[name].param_groups, scheduler.base_lrs, strict=True):
+            group.setdefault("initial_lr", base_lr)
+
+
+def _restore_ema(checkpoint: Checkpoint, ema: nn.Module) -> None:
+    state = {k[len("ema/"):]: v for k, v in checkpoint.tensors.items() if k.startswith("ema/")}
+    try:
+        ema.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ArtifactError(
+            f"{checkpoint.directory}: the checkpoint holds no matching EMA weights ({str(error).splitlines()[0]}); "
+            "use another out folder or resume=False"
+        ) from None

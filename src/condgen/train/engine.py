@@ -2,12 +2,18 @@
 
 A model declares optimiser groups, a step schedule and per-group losses
 (:class:`condgen.models.base.TrainableModule`); :func:`train` owns everything else: devices,
-seeding, batches, one Adam per group, gradient clipping, logging, sample grids, checkpoints,
-exact resume, NaN detection and DDP.
+seeding, batches, one Adam per group (lr and betas overridable per group), learning-rate schedules,
+an exponential moving average (EMA) of the weights, gradient clipping, logging, sample grids,
+checkpoints, exact resume, NaN detection and DDP.
 
 One engine step runs, for each ``(group, repeats)`` of ``model.step_schedule()`` and each repeat:
 fresh batch → ``loss = model(group, x, attributes)`` → zero *all* gradients → backward → clip →
-that group's ``optimizer.step()`` → ``model.after_optimizer_step(group)``.
+that group's ``optimizer.step()`` → ``model.after_optimizer_step(group)``; then, once per engine
+step, the EMA update and each scheduled group's lr scheduler step (:mod:`condgen.train.optim`).
+
+With ``ema_decay`` set, the weights one samples with are the EMA ones: sample grids, the saved
+artifact (``model.save(out)``) and the model handed back in :class:`TrainResult` hold them, while
+``out/checkpoint`` holds both the raw and the EMA weights, so that a resumed run is exact.
 """
 
 from __future__ import annotations
@@ -22,12 +28,14 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
+from torch.optim.swa_utils import AveragedModel
 
 from condgen.data.dataset import LabeledDataset
 from condgen.errors import ConfigError, TrainingDivergedError
 from condgen.models.base import GenerativeModel, OptimizerGroup, TrainableModule
 from condgen.progress import ProgressBar
-from condgen.train import checkpoint, distributed
+from condgen.train import checkpoint, distributed, ema, optim
 from condgen.train.distributed import DistributedContext
 from condgen.train.reporting import RunLog
 from condgen.train.sampler import BatchSampler
@@ -45,6 +53,14 @@ class TrainConfig:
     (``model.save(out)``) with each checkpoint, and ``out/samples/step_NNNNNN.png`` every
     ``sample_every`` steps (generative models; ``.smi`` / ``.csv`` for SMILES and vectors).
     ``resume=True`` continues from ``out/checkpoint`` if there is one. ``log_every`` ≤ 0 logs only the final step.
+
+    ``lr_schedule`` is ``"constant"``, ``"warmup"`` (linear over ``warmup_steps``) or ``"cosine"``
+    (warm-up, then cosine decay to ``min_lr_ratio`` × the base lr at the last step), applied per engine
+    step to every group relative to its own lr (formulas: :mod:`condgen.train.optim`). ``ema_decay``
+    (e.g. 0.999; ``None`` or 0: off) keeps an EMA of the weights (see the module docstring for which
+    weights go where). ``group_lr`` / ``group_betas`` override optimiser groups' lr / betas by name,
+    e.g. ``group_lr={"generator": 1e-4, "discriminator": 4e-4}``. Resuming with other values of these
+    than the checkpoint was trained with is a :class:`ConfigError`.
     """
 
     steps: int = 1000
@@ -59,6 +75,12 @@ class TrainConfig:
     device: str = "auto"
     progress: bool = True
     tensorboard: bool = False
+    lr_schedule: str = "constant"
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.0
+    ema_decay: float | None = None
+    group_lr: dict[str, float] = field(default_factory=dict)
+    group_betas: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.out is not None:
@@ -70,6 +92,9 @@ class TrainConfig:
             )
         if self.resume and self.out is None:
             raise ConfigError("TrainConfig: resume=True needs out= (the folder holding the checkpoint)")
+        optim.check_schedule(self.lr_schedule, self.warmup_steps, self.min_lr_ratio, self.steps)
+        self.ema_decay = ema.check_decay(self.ema_decay)
+        self.group_lr, self.group_betas = optim.checked_group_overrides(self.group_lr, self.group_betas)
 
     def to_dict(self) -> dict[str, Any]:
         values = asdict(self)
@@ -80,7 +105,12 @@ class TrainConfig:
 @dataclass
 class TrainResult:
     """What :func:`train` returns: the trained (unwrapped) model, the logged records
-    (``[{"step": s, "<group>/loss": …}, …]``), the number of engine steps done and the output folder."""
+    (``[{"step": s, "<group>/loss": …, "<group>/lr": …}, …]``), the number of engine steps done and the
+    output folder.
+
+    With ``ema_decay`` set, ``model`` holds the EMA weights (the ones to sample with, as in the saved
+    artifact); the raw weights the optimisers trained are in ``out/checkpoint`` (``model/…`` tensors).
+    """
 
     model: TrainableModule
     history: list[dict[str, float]] = field(default_factory=list)
@@ -104,11 +134,17 @@ def train(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig) 
     model.train()
     groups = model.optimizer_groups()
     schedule = _checked_schedule(model, groups)
-    optimizers = {name: _adam(group) for name, group in groups.items()}
+    optimizers = optim.build_optimizers(type(model).__name__, groups, config.group_lr, config.group_betas)
+    schedulers = optim.build_schedulers(
+        optimizers, optim.lr_factor(config.lr_schedule, config.warmup_steps, config.steps, config.min_lr_ratio))
+    # Only groups that step move along their schedule (torch warns on a scheduler step before any update).
+    scheduled = [name for name in groups if any(name == group for group, _ in schedule)]
+    averaged = ema.build_ema(model, config.ema_decay)
+    state = _RunState(optimizers, schedulers, averaged)
     sampler = BatchSampler(len(dataset), config.batch_size, config.seed, context.rank, context.world_size)
     out = config.out if context.is_main else None
 
-    start_step = _resume(model, optimizers, sampler, config, context) if config.resume else 0
+    start_step = _resume(model, state, sampler, config, context) if config.resume else 0
     last_checkpoint = start_step if start_step > 0 else None
 
     wrapped = distributed.wrap(model, context)
@@ -125,21 +161,29 @@ def train(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig) 
                     _update(model, loss, groups[group], optimizers[group])
                     model.after_optimizer_step(group)
                     run_log.add(group, value, logs)
+            # The lr this step used, read before the schedulers move it on for the next one.
+            run_log.note({f"{name}/lr": optim.current_lr(optimizers[name]) for name in scheduled})
+            if averaged is not None:
+                averaged.update_parameters(model)
+            for name in scheduled:
+                schedulers[name].step()
             done = step + 1
             if done == config.steps or (config.log_every > 0 and done % config.log_every == 0):
                 run_log.flush(done)
             bar.update(done, run_log.latest)
             if out is not None and config.sample_every > 0 and done % config.sample_every == 0:
-                _save_samples(model, dataset, config, context, done)
+                _save_samples(model, averaged, dataset, config, context, done)
             if config.out is not None and (
                 done == config.steps or (config.checkpoint_every > 0 and done % config.checkpoint_every == 0)
             ):
-                _save_checkpoint(model, optimizers, sampler, config, context, done)
+                _save_checkpoint(model, state, sampler, config, context, done)
                 last_checkpoint = done
     finally:
         bar.close()
         run_log.close()
     model.zero_grad(set_to_none=True)
+    if averaged is not None:
+        ema.load_ema_weights(model, averaged)
     model.eval()
     return TrainResult(model, run_log.history, max(config.steps, start_step), config.out)
 
@@ -155,8 +199,17 @@ def _update(model: TrainableModule, loss: torch.Tensor, group: OptimizerGroup,
     optimizer.step()
 
 
-def _resume(model: TrainableModule, optimizers: dict[str, torch.optim.Optimizer], sampler: BatchSampler,
-            config: TrainConfig, context: DistributedContext) -> int:
+@dataclass
+class _RunState:
+    """What the engine trains besides the model: per group an optimiser and its lr scheduler, and the EMA."""
+
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, LRScheduler]
+    ema: AveragedModel | None
+
+
+def _resume(model: TrainableModule, state: _RunState, sampler: BatchSampler, config: TrainConfig,
+            context: DistributedContext) -> int:
     """Restore ``out/checkpoint`` into the live objects if there is one; the step to continue from."""
     if not checkpoint.exists(config.out):
         if context.is_main:
@@ -164,15 +217,11 @@ def _resume(model: TrainableModule, optimizers: dict[str, torch.optim.Optimizer]
                            checkpoint.checkpoint_dir(config.out))
         return 0
     saved = checkpoint.load_checkpoint(config.out)
-    checkpoint.restore(saved, model, optimizers, sampler, context)
+    optim.check_resume_settings(saved, config.to_dict(), state.optimizers, state.schedulers)
+    checkpoint.restore(saved, model, state.optimizers, sampler, context, state.schedulers, state.ema)
     if context.is_main:
         logger.info("resuming from %s at step %d", saved.directory, saved.step)
     return saved.step
-
-
-def _adam(group: OptimizerGroup) -> torch.optim.Adam:
-    return torch.optim.Adam(group.parameters, lr=group.lr, betas=tuple(group.betas),
-                            weight_decay=group.weight_decay)
 
 
 def _checked_schedule(model: TrainableModule, groups: dict[str, OptimizerGroup]) -> list[tuple[str, int]]:
@@ -210,21 +259,24 @@ def _checked_loss(loss: torch.Tensor, group: str, step: int, config: TrainConfig
     )
 
 
-def _save_checkpoint(model: TrainableModule, optimizers: dict[str, torch.optim.Optimizer],
-                     sampler: BatchSampler, config: TrainConfig, context: DistributedContext,
-                     step: int) -> None:
-    """Write ``out/checkpoint`` and the model artifact; every rank waits until rank 0 is done."""
+def _save_checkpoint(model: TrainableModule, state: _RunState, sampler: BatchSampler, config: TrainConfig,
+                     context: DistributedContext, step: int) -> None:
+    """Write ``out/checkpoint`` (raw and EMA weights) and the model artifact (EMA weights when kept);
+    every rank waits until rank 0 is done."""
     distributed.barrier(context)
-    checkpoint.save_checkpoint(config.out, step, model, optimizers, sampler, context, config.to_dict())
+    checkpoint.save_checkpoint(config.out, step, model, state.optimizers, sampler, context, config.to_dict(),
+                               state.schedulers, state.ema)
     if context.is_main:
-        model.save(config.out)  # so a killed run still leaves a loadable model
+        with ema.ema_weights(model, state.ema):
+            model.save(config.out)  # so a killed run still leaves a loadable model
     distributed.barrier(context)
 
 
-def _save_samples(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig,
-                  context: DistributedContext, step: int) -> None:
-    """Save ``sample_n`` samples (fixed noise, so they are comparable across steps) as the data's modality
-    writes them: ``out/samples/step_NNNNNN.png`` for images, ``.smi`` for SMILES, ``.csv`` for vectors."""
+def _save_samples(model: TrainableModule, averaged: AveragedModel | None,
+                  dataset: LabeledDataset, config: TrainConfig, context: DistributedContext, step: int) -> None:
+    """Save ``sample_n`` samples (fixed noise, so they are comparable across steps; EMA weights when kept)
+    as the data's modality writes them: ``out/samples/step_NNNNNN.png`` for images, ``.smi`` for SMILES,
+    ``.csv`` for vectors."""
     if not isinstance(model, GenerativeModel):
         return
     n, attributes = config.sample_n, None
@@ -233,7 +285,7 @@ def _save_samples(model: TrainableModule, dataset: LabeledDataset, config: Train
         attributes = dataset.attributes[:n].to(context.device)
     # fork_rng: sampling must not advance the training RNG, or resume would not be exact.
     devices = [context.device.index or 0] if context.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=devices), ema.ema_weights(model, averaged):
         samples = model.sample(n, generator=torch.Generator().manual_seed(config.seed), attributes=attributes)
     modality = dataset.modality
     modality.write(modality.outputs(samples), Path(config.out) / "samples" / f"step_{step:06d}{modality.suffixes[0]}")

@@ -17,8 +17,9 @@ class RunLog:
     """Averages the values logged between two log points and records them.
 
     Each record is ``{"step": s, "<group>/loss": …, "<group>/<name>": …}`` (means over the steps
-    since the previous record). Records go to :attr:`history`, to ``out/log.csv`` and, if asked,
-    to TensorBoard under ``out/tensorboard``. Only the main rank should write (``out=None`` else).
+    since the previous record) plus the values :meth:`note` saw last (e.g. ``"<group>/lr"``). Records go
+    to :attr:`history`, to ``out/log.csv`` and, if asked, to TensorBoard under ``out/tensorboard``. Only
+    the main rank should write (``out=None`` else).
     """
 
     def __init__(self, out: Path | None, tensorboard: bool = False, resume_step: int | None = None):
@@ -27,6 +28,7 @@ class RunLog:
         self.latest: dict[str, float] = {}
         self._sums: dict[str, float] = defaultdict(float)
         self._counts: dict[str, int] = defaultdict(int)
+        self._noted: dict[str, float] = {}
         self._columns: list[str] = ["step"]
         if self.path is not None and resume_step is not None and self.path.is_file():
             # Rows logged after the checkpoint by the interrupted run are replayed now; drop them.
@@ -46,12 +48,20 @@ class RunLog:
             self._sums[name] += float(value)
             self._counts[name] += 1
 
+    def note(self, values: dict[str, float]) -> None:
+        """Record values as they are now, not averaged: the next record holds the last ones noted
+        (a learning rate is worth seeing at the logged step, not as a mean over the window)."""
+        self._noted.update({key: float(value) for key, value in values.items()})
+        self.latest.update(self._noted)
+
     def flush(self, step: int) -> dict[str, float]:
         """Close the averaging window at ``step``: append its record everywhere and return it."""
         record: dict[str, float] = {"step": step}
         record.update({k: self._sums[k] / self._counts[k] for k in self._sums})
+        record.update(self._noted)
         self._sums.clear()
         self._counts.clear()
+        self._noted.clear()
         self.history.append(record)
         if self.path is not None:
             new_columns = [k for k in record if k not in self._columns]

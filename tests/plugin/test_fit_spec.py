@@ -58,3 +58,10 @@ def test_bad_specs_are_one_line_errors(tmp_path):
     (tmp_path / "fit.json").write_text(json.dumps({"format": 9, "spec": {}}))
     with pytest.raises(ArtifactError, match="newer condgen"):
         PluginFitSpec.read(tmp_path)
+
+
+def test_a_built_in_data_set_stays_a_name_even_beside_a_folder_of_that_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "faces").mkdir()  # load_dataset("faces") still means the built-in set
+    PluginFitSpec(backbone="faces-vae", attributes=["smiling"], data="faces").write(tmp_path / "p", seconds=0)
+    assert PluginFitSpec.read(tmp_path / "p")[0].data == "faces"

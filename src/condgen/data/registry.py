@@ -70,6 +70,11 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
 ALIASES = {"toy2d": "toy2d-8gaussians"}
 
 
+def is_builtin_dataset(name: str | None) -> bool:
+    """True for the name of a built-in data set (or an alias), which :func:`load_dataset` prefers to a path."""
+    return name is not None and ALIASES.get(name, name) in BUILTIN_DATASETS
+
+
 def load_dataset(
     name_or_path: str,
     *,
@@ -89,7 +94,7 @@ def load_dataset(
         skip_bad: for user data, skip unreadable rows and report their count instead of failing.
     """
     name = ALIASES.get(name_or_path, name_or_path)
-    if name in BUILTIN_DATASETS:
+    if is_builtin_dataset(name):
         builtin = BUILTIN_DATASETS[name]
         kwargs = {"n": n, "seed": seed, **options}
         if builtin.default_size:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from condgen.data.registry import is_builtin_dataset
 from condgen.errors import ArtifactError, ConfigError
 from condgen.io import atomic_write_json, read_json
 from condgen.plugin.plugin import PluginConfig
@@ -94,7 +95,8 @@ class PluginFitSpec:
         body = {key: value for key, value in asdict(self).items() if key != "extra"}
         body["attributes"] = list(self.attributes)
         for key in PATH_FIELDS:
-            body[key] = _portable(body[key], plugin_dir)
+            if not (key == "data" and is_builtin_dataset(body[key])):  # load_dataset reads these names first
+                body[key] = _portable(body[key], plugin_dir)
         path = plugin_dir / FIT_FILE
         atomic_write_json(path, {"format": FIT_FORMAT, "spec": {**self.extra, **body}, "seconds": float(seconds)})
         return path
@@ -116,7 +118,8 @@ class PluginFitSpec:
         known = {f.name for f in fields(cls)} - {"extra"}
         values = {key: value for key, value in body.items() if key in known}
         for key in PATH_FIELDS:
-            values[key] = _located(values.get(key), plugin_dir)
+            if not (key == "data" and is_builtin_dataset(values.get(key))):
+                values[key] = _located(values.get(key), plugin_dir)
         if values.get("coupling") is None:
             values.pop("coupling", None)
         if values.get("sigma") is None:

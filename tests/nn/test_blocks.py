@@ -1,4 +1,5 @@
-"""Building blocks: MLP layout, DCGAN stacks' shapes and batch-norm switch, architecture selection."""
+"""Building blocks: MLP layout, DCGAN stacks' shapes and batch-norm switch, architecture selection and the
+shared image architecture."""
 
 import pytest
 import torch
@@ -8,7 +9,7 @@ from condgen.errors import ConfigError
 from condgen.nn.conditioning import ProjectionHead, condition_input
 from condgen.nn.dcgan import ConvDecoder, ConvEncoder, working_side
 from condgen.nn.mlp import MLP
-from condgen.nn.networks import build_decoder, build_encoder
+from condgen.nn.networks import ImageArchitecture, build_decoder, build_encoder
 
 
 def test_mlp_has_depth_hidden_layers_and_optional_output_activation():
@@ -63,6 +64,31 @@ def test_build_functions_choose_conv_stacks_or_flattening_mlps():
     image_decoder = build_decoder("mlp", 4, (1, 8, 8), hidden=8, depth=1, output_activation="tanh")
     assert image_decoder(torch.randn(3, 4)).shape == (3, 1, 8, 8)
     assert build_decoder("mlp", 4, (2,), hidden=8, depth=1, output_activation=None)(torch.randn(3, 4)).shape == (3, 2)
+
+
+def test_image_architecture_builds_every_network_from_its_fields():
+    images = ImageArchitecture(latent_dim=4, data_shape=(3, 16, 16), base_channels=4)
+    encoder = images.encoder(6, batch_norm=False)
+    assert isinstance(encoder, ConvEncoder) and encoder(torch.randn(2, 3, 16, 16)).shape == (2, 6)
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in encoder.modules())
+    decoder = images.decoder(5)
+    assert images.output_activation == "tanh" and isinstance(list(decoder.modules())[-1], nn.Tanh)
+    assert decoder(torch.randn(2, 5)).shape == (2, 3, 16, 16)
+    features = images.features(7)  # encoder + leaky ReLU: index 0 keeps the encoder's state-dict keys
+    assert isinstance(features[0], ConvEncoder) and isinstance(features[1], nn.LeakyReLU)
+    vectors = ImageArchitecture(latent_dim=2, data_shape=(5,), arch="mlp", hidden=8, depth=1)
+    assert vectors.output_activation is None and vectors.decoder(2)(torch.randn(3, 2)).shape == (3, 5)
+    assert vectors.encoder(4)(torch.randn(3, 5)).shape == (3, 4)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"arch": "resnet"}, "unknown arch 'resnet'"),
+    ({"arch": "dcgan", "data_shape": (5,)}, "arch 'dcgan' needs images"),
+    ({"latent_dim": 0}, "need latent_dim >= 1"),
+])
+def test_image_architecture_is_validated_when_made(options, message):
+    with pytest.raises(ConfigError, match=message):
+        ImageArchitecture(**options)
 
 
 def test_projection_head_adds_the_inner_product_with_the_embedded_condition():

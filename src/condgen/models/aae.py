@@ -16,6 +16,7 @@ one group here — the same fixed point, and how e.g. MOSES' AAE trains too.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -25,23 +26,17 @@ from condgen.models.autoencoder import DeterministicAutoencoder
 from condgen.models.base import Batch, OptimizerGroup
 from condgen.models.gan_losses import discriminator_loss, generator_loss
 from condgen.nn.mlp import MLP
-from condgen.nn.networks import check_architecture
+from condgen.nn.networks import ImageArchitecture
 
 
 @dataclass
-class AAEConfig:
+class AAEConfig(ImageArchitecture):
     """Hyper-parameters of :class:`AAE`; ``discriminator_hidden``/``discriminator_depth`` size the
-    latent discriminator MLP, the other architecture fields are as in :class:`~condgen.models.vae.VAEConfig`.
+    latent discriminator MLP, the other architecture fields are :class:`~condgen.nn.networks.ImageArchitecture`'s.
     The reconstruction error is the squared error summed over data dimensions, averaged over the batch;
     ``adversarial_weight`` = 10 keeps the codes near the prior at about the reconstruction error of 1
     (measured on 16-px faces: discriminator accuracy 0.79 instead of 0.89, MSE 0.034 instead of 0.033)."""
 
-    latent_dim: int = 64
-    data_shape: tuple[int, ...] = (3, 32, 32)
-    arch: str = "dcgan"
-    base_channels: int = 32
-    hidden: int = 256
-    depth: int = 2
     discriminator_hidden: int = 256
     discriminator_depth: int = 2
     adversarial_weight: float = 10.0
@@ -49,12 +44,12 @@ class AAEConfig:
     discriminator_lr: float = 1e-4
     betas: tuple[float, float] = (0.5, 0.999)
     grad_clip: float | None = None
+    model_name: ClassVar[str] = "aae"
 
     def __post_init__(self):
-        check_architecture(self.arch, self.data_shape, "aae")
-        if self.latent_dim < 1 or self.adversarial_weight < 0:
-            raise ConfigError(f"aae: need latent_dim >= 1 and adversarial_weight >= 0 "
-                              f"(got {self.latent_dim}, {self.adversarial_weight})")
+        super().__post_init__()
+        if self.adversarial_weight < 0:
+            raise ConfigError(f"aae: need adversarial_weight >= 0 (got {self.adversarial_weight})")
 
 
 class AAE(DeterministicAutoencoder):
@@ -68,10 +63,6 @@ class AAE(DeterministicAutoencoder):
         c = config
         self.latent_discriminator = MLP(c.latent_dim, 1, c.discriminator_hidden, c.discriminator_depth,
                                         activation="leaky_relu")
-
-
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
 
     def optimizer_groups(self) -> dict[str, OptimizerGroup]:
         c = self.config

@@ -1,4 +1,5 @@
-"""Adversarial losses shared by :mod:`condgen.models.gan` and :mod:`condgen.models.cgan`.
+"""Adversarial losses shared by :mod:`condgen.models.gan` and :mod:`condgen.models.cgan`, and the
+training step both run (:func:`adversarial_step`).
 
 All take raw discriminator outputs (logits / critic values) ``[B]`` and return a scalar:
 
@@ -23,8 +24,10 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from condgen.errors import ConfigError
+from condgen.models.base import OptimizerGroup
 
 LOSSES = ("ns", "ls", "wgan", "wgan-gp", "hinge")
 
@@ -69,3 +72,42 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     mixed = (epsilon * real.detach() + (1 - epsilon) * fake.detach()).requires_grad_(True)
     (gradient,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
     return ((gradient.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def adversarial_groups(discriminator: list[nn.Parameter], generator: list[nn.Parameter], lr: float,
+                       betas: tuple[float, float]) -> dict[str, OptimizerGroup]:
+    """A GAN's two optimiser groups, ``"discriminator"`` and ``"generator"``, with the same Adam settings."""
+    return {
+        "discriminator": OptimizerGroup(discriminator, lr, tuple(betas)),
+        "generator": OptimizerGroup(generator, lr, tuple(betas)),
+    }
+
+
+def adversarial_step(group: str, loss: str, real: torch.Tensor, latent_dim: int,
+                     generate: Callable[[torch.Tensor], torch.Tensor],
+                     critic: Callable[[torch.Tensor], torch.Tensor], *, gp_weight: float = 10.0,
+                     owner: str = "gan") -> tuple[torch.Tensor, dict[str, float]]:
+    """The loss of optimiser ``group`` (``"discriminator"`` or ``"generator"``) of a GAN on ``real [B, …]``
+    examples, and what to log.
+
+    Noise ``z [B, latent_dim]`` is drawn from torch's global generator (seeded by the engine);
+    ``generate`` maps it to fakes ``[B, …]`` and ``critic`` maps examples to scores ``[B]`` (a
+    conditional GAN closes both over the batch's attributes). The discriminator step generates
+    without gradients — its loss must not reach the generator — and adds ``gp_weight`` × the
+    gradient penalty for ``wgan-gp``.
+    """
+    z = torch.randn(real.shape[0], latent_dim, device=real.device)
+    if group == "discriminator":
+        with torch.no_grad():
+            fake = generate(z)
+        real_score, fake_score = critic(real), critic(fake)
+        value = discriminator_loss(loss, real_score, fake_score)
+        logs = {"real_score": real_score.mean().item(), "fake_score": fake_score.mean().item()}
+        if loss == "wgan-gp":
+            penalty = gradient_penalty(critic, real, fake)
+            value = value + gp_weight * penalty
+            logs["gradient_penalty"] = penalty.item()
+        return value, logs
+    if group != "generator":
+        raise ConfigError(f"{owner}: unknown optimiser group {group!r}")
+    return generator_loss(loss, critic(generate(z))), {}

@@ -22,26 +22,18 @@ import torch.nn.functional as F
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError
 from condgen.models.base import Batch, LatentModel, OptimizerGroup
-from condgen.nn.networks import build_decoder, build_encoder, check_architecture, default_output_activation
+from condgen.nn.networks import ImageArchitecture
 
 LIKELIHOODS = ("gaussian", "bernoulli")
 
 
 @dataclass
-class VAEConfig:
-    """Hyper-parameters of :class:`VAE`.
-
-    ``data_shape`` is ``(C, H, W)`` for images or ``(D,)`` for vectors; ``arch`` is ``"dcgan"``
-    (images) or ``"mlp"``; ``base_channels`` sizes the conv stacks, ``hidden``/``depth`` the MLPs.
-    ``kl_warmup`` is the share of training steps over which the KL weight rises to ``beta``.
+class VAEConfig(ImageArchitecture):
+    """Hyper-parameters of :class:`VAE`; the architecture fields are those of
+    :class:`~condgen.nn.networks.ImageArchitecture`. ``kl_warmup`` is the share of training steps over
+    which the KL weight rises to ``beta``.
     """
 
-    latent_dim: int = 64
-    data_shape: tuple[int, ...] = (3, 32, 32)
-    arch: str = "dcgan"
-    base_channels: int = 32
-    hidden: int = 256
-    depth: int = 2
     beta: float = 1.0
     kl_warmup: float = 0.2
     likelihood: str = "gaussian"
@@ -49,20 +41,25 @@ class VAEConfig:
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     grad_clip: float | None = None
-    model_name: ClassVar[str] = "vae"  # named in error messages
+    model_name: ClassVar[str] = "vae"
 
     def __post_init__(self):
+        super().__post_init__()
         name = self.model_name
-        check_architecture(self.arch, self.data_shape, name)
         if self.likelihood not in LIKELIHOODS:
             raise ConfigError(f"{name}: unknown likelihood {self.likelihood!r}; valid: {', '.join(LIKELIHOODS)}")
         if self.likelihood == "bernoulli" and len(self.data_shape) != 3:
             raise ConfigError(f"{name}: likelihood 'bernoulli' is for images in [-1, 1]; use 'gaussian' for vectors")
-        if self.latent_dim < 1 or self.beta < 0 or not 0 <= self.kl_warmup <= 1 or self.decoder_std <= 0:
+        if self.beta < 0 or not 0 <= self.kl_warmup <= 1 or self.decoder_std <= 0:
             raise ConfigError(
-                f"{name}: need latent_dim >= 1, beta >= 0, 0 <= kl_warmup <= 1 and decoder_std > 0 (got "
-                f"{self.latent_dim}, {self.beta}, {self.kl_warmup}, {self.decoder_std})"
+                f"{name}: need beta >= 0, 0 <= kl_warmup <= 1 and decoder_std > 0 (got "
+                f"{self.beta}, {self.kl_warmup}, {self.decoder_std})"
             )
+
+    @property
+    def output_activation(self) -> str | None:
+        """None for bernoulli: the decoder emits logits, which ``decode`` squashes back to ``[-1, 1]``."""
+        return None if self.likelihood == "bernoulli" else super().output_activation
 
 
 def gaussian_kl(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -87,7 +84,50 @@ def kl_weight(beta: float, warmup: float, step: int, total_steps: int) -> float:
     return beta if ramp_steps <= 0 else beta * min(1.0, step / ramp_steps)
 
 
-class VAE(LatentModel):
+def decoded_mean(likelihood: str, output: torch.Tensor) -> torch.Tensor:
+    """Examples in network form from the decoder's ``output`` ``[B, …]``: the mean itself (gaussian) or,
+    for bernoulli logits of pixels in [0, 1], ``2σ(t) − 1 = tanh(t / 2)`` back in ``[-1, 1]``."""
+    return torch.tanh(output / 2) if likelihood == "bernoulli" else output
+
+
+class VariationalModel(LatentModel):
+    """The training VAE and CVAE share: the negative ELBO of a diagonal Gaussian posterior with KL
+    warm-up, in one optimiser group.
+
+    A subclass builds its networks and defines ``posterior(x) → (mean, log_var)`` (``[B, latent_dim]``
+    each) and ``decoder_output(z)`` (``[B, *data_shape]``); a conditional one (``is_conditional``) takes
+    ``attributes=`` in both, and training passes it the batch's attribute values.
+    """
+
+    has_encoder = True
+
+    def __init__(self, config: VAEConfig, schema: AttributeSchema | None = None):
+        super().__init__(config, schema)
+        self.current_kl_weight = config.beta  # until the engine reports progress, the full objective
+
+    def optimizer_groups(self) -> dict[str, OptimizerGroup]:
+        c = self.config
+        return {"model": OptimizerGroup(list(self.parameters()), c.lr, tuple(c.betas), grad_clip=c.grad_clip)}
+
+    def set_progress(self, step: int, total_steps: int) -> None:
+        self.current_kl_weight = kl_weight(self.config.beta, self.config.kl_warmup, step, total_steps)
+
+    def compute_loss(self, group: str, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        """Negative ELBO (KL weighted by the current warm-up weight), averaged over the batch."""
+        extras = {"attributes": batch.attributes} if self.is_conditional else {}
+        mean, log_var = self.posterior(batch.x, **extras)
+        z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
+        output = self.decoder_output(z, **extras)
+        nll = reconstruction_nll(self.config.likelihood, self.config.decoder_std, batch.x, output)
+        kl = gaussian_kl(mean, log_var)
+        loss = (nll + self.current_kl_weight * kl).mean()
+        with torch.no_grad():
+            mse = (decoded_mean(self.config.likelihood, output) - batch.x).pow(2).mean()
+        return loss, {"nll": nll.mean().item(), "kl": kl.mean().item(), "kl_weight": self.current_kl_weight,
+                      "mse": mse.item()}
+
+
+class VAE(VariationalModel):
     """Convolutional (or MLP) VAE; ``config.beta > 1`` makes it a β-VAE.
 
     Shapes: ``x [B, *data_shape]`` (images in ``[-1, 1]``), ``z [B, latent_dim]``.
@@ -95,20 +135,12 @@ class VAE(LatentModel):
 
     kind = "vae"
     config_class = VAEConfig
-    has_encoder = True
 
     def __init__(self, config: VAEConfig, schema: AttributeSchema | None = None):
         super().__init__(config, schema)
-        c = config
-        self.encoder = build_encoder(c.arch, c.data_shape, 2 * c.latent_dim, base_channels=c.base_channels,
-                                     hidden=c.hidden, depth=c.depth)
-        # Bernoulli decoders emit logits; decode() squashes them back to [-1, 1].
-        activation = None if c.likelihood == "bernoulli" else default_output_activation(c.data_shape)
-        self.decoder = build_decoder(c.arch, c.latent_dim, c.data_shape, base_channels=c.base_channels,
-                                     hidden=c.hidden, depth=c.depth, output_activation=activation)
-        self.current_kl_weight = c.beta  # until the engine reports progress, the full objective
+        self.encoder = config.encoder(2 * config.latent_dim)
+        self.decoder = config.decoder(config.latent_dim)
 
-    # -- the model ---------------------------------------------------------------------------
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance ``[B, latent_dim]`` each of q(z|x)."""
         mean, log_var = self.encoder(x).chunk(2, dim=1)
@@ -125,32 +157,8 @@ class VAE(LatentModel):
 
     def decode(self, z: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """Examples ``[B, *data_shape]`` for latents ``z [B, latent_dim]`` (the decoder's mean)."""
-        output = self.decoder_output(z)
-        return torch.tanh(output / 2) if self.config.likelihood == "bernoulli" else output  # 2σ(t)−1
+        return decoded_mean(self.config.likelihood, self.decoder_output(z))
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """``decode(encode(x))``: the reconstruction through the posterior mean."""
         return self.decode(self.encode(x))
-
-    # -- training ----------------------------------------------------------------------------
-    def optimizer_groups(self) -> dict[str, OptimizerGroup]:
-        c = self.config
-        return {"model": OptimizerGroup(list(self.parameters()), c.lr, tuple(c.betas), grad_clip=c.grad_clip)}
-
-    def set_progress(self, step: int, total_steps: int) -> None:
-        self.current_kl_weight = kl_weight(self.config.beta, self.config.kl_warmup, step, total_steps)
-
-    def compute_loss(self, group: str, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        """Negative ELBO (KL weighted by the current warm-up weight), averaged over the batch."""
-        mean, log_var = self.posterior(batch.x)
-        z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
-        output = self.decoder_output(z)
-        nll = reconstruction_nll(self.config.likelihood, self.config.decoder_std, batch.x, output)
-        kl = gaussian_kl(mean, log_var)
-        loss = (nll + self.current_kl_weight * kl).mean()
-        with torch.no_grad():
-            decoded = torch.tanh(output / 2) if self.config.likelihood == "bernoulli" else output
-            mse = (decoded - batch.x).pow(2).mean()
-        return loss, {"nll": nll.mean().item(), "kl": kl.mean().item(), "kl_weight": self.current_kl_weight,
-                      "mse": mse.item()}
-

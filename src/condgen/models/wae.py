@@ -12,38 +12,34 @@ The paper's CelebA setting is the default: cost ``0.05 · ‖x − x̂‖²`` an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
 from condgen.errors import ConfigError
 from condgen.models.autoencoder import DeterministicAutoencoder
 from condgen.models.base import Batch, OptimizerGroup
-from condgen.nn.networks import check_architecture
+from condgen.nn.networks import ImageArchitecture
 
 IMQ_SCALES = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
 @dataclass
-class WAEConfig:
-    """Hyper-parameters of :class:`WAE` (architecture fields as in :class:`condgen.models.vae.VAEConfig`)."""
+class WAEConfig(ImageArchitecture):
+    """Hyper-parameters of :class:`WAE` (architecture fields: :class:`~condgen.nn.networks.ImageArchitecture`)."""
 
-    latent_dim: int = 64
-    data_shape: tuple[int, ...] = (3, 32, 32)
-    arch: str = "dcgan"
-    base_channels: int = 32
-    hidden: int = 256
-    depth: int = 2
     reconstruction_weight: float = 0.05
     mmd_weight: float = 100.0
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
     grad_clip: float | None = None
+    model_name: ClassVar[str] = "wae"
 
     def __post_init__(self):
-        check_architecture(self.arch, self.data_shape, "wae")
-        if self.latent_dim < 1 or self.mmd_weight < 0 or self.reconstruction_weight <= 0:
-            raise ConfigError(f"wae: need latent_dim >= 1, mmd_weight >= 0, reconstruction_weight > 0 (got "
-                              f"{self.latent_dim}, {self.mmd_weight}, {self.reconstruction_weight})")
+        super().__post_init__()
+        if self.mmd_weight < 0 or self.reconstruction_weight <= 0:
+            raise ConfigError(f"wae: need mmd_weight >= 0 and reconstruction_weight > 0 (got "
+                              f"{self.mmd_weight}, {self.reconstruction_weight})")
 
 
 def imq_mmd(codes: torch.Tensor, prior: torch.Tensor, scales: tuple[float, ...] = IMQ_SCALES) -> torch.Tensor:
@@ -69,9 +65,6 @@ class WAE(DeterministicAutoencoder):
 
     kind = "wae"
     config_class = WAEConfig
-
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
 
     def optimizer_groups(self) -> dict[str, OptimizerGroup]:
         c = self.config

@@ -23,9 +23,11 @@ def condition_input(schema: AttributeSchema, attributes: torch.Tensor | None, ba
     return schema.condition_vector(attributes.to(device)).to(device)
 
 
-def require_attributes(schema: AttributeSchema, owner: str) -> None:
+def require_attributes(schema: AttributeSchema, owner: str) -> int:
+    """The width of ``schema``'s condition vector; a ConfigError naming ``owner`` when it has no attributes."""
     if schema.condition_width == 0:
         raise ConfigError(f"{owner} is conditional and needs a data set with attributes; this one has none")
+    return schema.condition_width
 
 
 class ProjectionHead(nn.Module):

@@ -197,14 +197,7 @@ def restore(
 ) -> None:
     """Load model, optimiser, scheduler, EMA, sampler and RNG states from ``checkpoint`` into the live
     objects (create the schedulers before: creating one overwrites its optimiser's lr)."""
-    model_state = {k[len("model/"):]: v for k, v in checkpoint.tensors.items() if k.startswith("model/")}
-    try:
-        model.load_state_dict(model_state, strict=True)
-    except RuntimeError as error:
-        raise ArtifactError(
-            f"{checkpoint.directory}: the checkpoint is of a different model ({str(error).splitlines()[0]}); "
-            "use another out folder or resume=False"
-        ) from None
+    _load_prefixed(checkpoint, model, "model/", "the checkpoint is of a different model")
     saved = checkpoint.meta["optimizers"]
     if set(saved) != set(optimizers):
         raise ArtifactError(
@@ -215,7 +208,7 @@ def restore(
         optimizer.load_state_dict(unflatten_optimizer(name, checkpoint.tensors, saved[name]))
     _restore_schedulers(checkpoint, schedulers or {}, optimizers)
     if ema is not None:
-        _restore_ema(checkpoint, ema)
+        _load_prefixed(checkpoint, ema, "ema/", "the checkpoint holds no matching EMA weights")
     epoch, position = checkpoint.tensors["sampler/state"].tolist()
     sampler.load_state_dict({"epoch": epoch, "position": position})
     restore_rng(checkpoint, context)
@@ -238,12 +231,11 @@ def _restore_schedulers(checkpoint: Checkpoint, schedulers: dict[str, LRSchedule
             group.setdefault("initial_lr", base_lr)
 
 
-def _restore_ema(checkpoint: Checkpoint, ema: nn.Module) -> None:
-    state = {k[len("ema/"):]: v for k, v in checkpoint.tensors.items() if k.startswith("ema/")}
+def _load_prefixed(checkpoint: Checkpoint, module: nn.Module, prefix: str, problem: str) -> None:
+    """Load the checkpoint tensors under ``prefix`` into ``module`` strictly; a mismatch is an ArtifactError."""
+    state = {k[len(prefix):]: v for k, v in checkpoint.tensors.items() if k.startswith(prefix)}
     try:
-        ema.load_state_dict(state, strict=True)
+        module.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        raise ArtifactError(
-            f"{checkpoint.directory}: the checkpoint holds no matching EMA weights ({str(error).splitlines()[0]}); "
-            "use another out folder or resume=False"
-        ) from None
+        raise ArtifactError(f"{checkpoint.directory}: {problem} ({str(error).splitlines()[0]}); use another out "
+                            "folder or resume=False") from None

@@ -106,7 +106,7 @@ def reconstruct(
     from condgen.tasks.training import reconstruct as reconstruct_examples
 
     model = load_model(model_dir)
-    path = out_path or Path("reconstructions.png" if model.modality.name == "images" else "reconstructions.csv")
+    path = model.modality.check_comparison_path(out_path or f"reconstructions{model.modality.comparison_suffix}")
     columns, error = reconstruct_examples(model, n=n, data=data, seed=seed)
     written = model.modality.write_comparison(columns, path)
     console.print(f"wrote {written}" + ("" if error is None else f" (mean absolute error on [-1, 1]: {error:.4f})"))

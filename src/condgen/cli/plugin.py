@@ -146,8 +146,8 @@ def edit(
 
     plugin = load_plugin(plugin_dir)
     modality = plugin.modality
-    path = out_path or Path("edit.png" if modality.name == "images" else "edit.csv")
-    examples = torch.cat([modality.read(path) for path in input_path]) if input_path else None
+    path = modality.check_comparison_path(out_path or f"edit{modality.comparison_suffix}")
+    examples = torch.cat([modality.read(file) for file in input_path]) if input_path else None
     columns = edit_examples(plugin, parse_assignments(set_, "--set"), indices=index or None, examples=examples,
                             strength=strength)
     console.print(f"wrote {modality.write_comparison(columns, path)}")

@@ -34,6 +34,8 @@ class Modality:
     name: ClassVar[str] = ""
     #: suffixes of the sample files it writes; the first is the default
     suffixes: ClassVar[tuple[str, ...]] = ()
+    #: the file of a comparison (:meth:`write_comparison`): a PNG figure for images, a CSV table otherwise
+    comparison_suffix: ClassVar[str] = ".csv"
 
     def to_network(self, stored: torch.Tensor) -> torch.Tensor:
         """Stored examples (``LabeledDataset.data`` rows) → the input form of networks."""
@@ -55,6 +57,14 @@ class Modality:
         if path.suffix.lower() not in self.suffixes:
             raise ConfigError(f"{path}: {self.name} are written as {' or '.join(self.suffixes)}; "
                               f"choose an --out ending in {self.suffixes[0]}")
+        return path
+
+    def check_comparison_path(self, path: str | Path) -> Path:
+        """``path`` if it ends in :attr:`comparison_suffix` (or is a device or pipe); else a one-line ConfigError."""
+        path = Path(path)
+        if path.suffix.lower() != self.comparison_suffix and not (path.exists() and not path.is_file()):
+            what = "a PNG figure" if self.comparison_suffix == ".png" else "a CSV table"
+            raise ConfigError(f"{path}: a comparison of {self.name} is {what}; use --out NAME{self.comparison_suffix}")
         return path
 
     def write(self, samples: Samples, path: str | Path, *, nrow: int | None = None) -> Path:
@@ -97,6 +107,7 @@ class ImageModality(Modality):
     shape: tuple[int, int, int]
     name: ClassVar[str] = "images"
     suffixes: ClassVar[tuple[str, ...]] = (".png", ".npy")
+    comparison_suffix: ClassVar[str] = ".png"
 
     def to_network(self, stored: torch.Tensor) -> torch.Tensor:
         return stored.float() / 127.5 - 1.0 if stored.dtype == torch.uint8 else stored.float()
@@ -116,9 +127,7 @@ class ImageModality(Modality):
     def write_comparison(self, columns: Mapping[str, Samples], path: str | Path) -> Path:
         from condgen.viz import save_labeled_rows
 
-        path = self.check_path(path)
-        if path.suffix.lower() != ".png":
-            raise ConfigError(f"{path}: a comparison of images is a PNG figure; use --out NAME.png")
+        path = self.check_comparison_path(path)
         parts = [torch.as_tensor(column) for column in columns.values()]
         rows = [torch.stack([part[i] for part in parts]) for i in range(parts[0].shape[0])]
         return save_labeled_rows(rows, list(columns), path)
@@ -158,9 +167,7 @@ class VectorModality(Modality):
         return atomic_write_csv(path, [f"x{j}" for j in range(array.shape[1])], array.tolist())
 
     def write_comparison(self, columns: Mapping[str, Samples], path: str | Path) -> Path:
-        path = Path(path)
-        if path.suffix.lower() != ".csv":
-            raise ConfigError(f"{path}: a comparison of vectors is a CSV table; use --out NAME.csv")
+        path = self.check_comparison_path(path)
         parts = [torch.as_tensor(column).double().cpu().numpy() for column in columns.values()]
         header = [f"{title}:x{j}" for title, part in zip(columns, parts, strict=True) for j in range(part.shape[1])]
         return atomic_write_csv(path, header, np.concatenate(parts, axis=1).tolist())
@@ -219,9 +226,7 @@ class SmilesModality(Modality):
         return path
 
     def write_comparison(self, columns: Mapping[str, Samples], path: str | Path) -> Path:
-        path = Path(path)
-        if path.suffix.lower() != ".csv":
-            raise ConfigError(f"{path}: a comparison of molecules is a CSV table; use --out NAME.csv")
+        path = self.check_comparison_path(path)
         strings = [column if isinstance(column, list) else self.outputs(column) for column in columns.values()]
         return atomic_write_csv(path, list(columns), [list(row) for row in zip(*strings, strict=True)])
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -10,6 +13,8 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+
+T = TypeVar("T")
 
 
 class ProgressBar:
@@ -32,3 +37,20 @@ class ProgressBar:
 
     def close(self) -> None:
         self._progress.stop()
+
+
+def in_batches(n: int, batch_size: int, make: Callable[[int], T], progress: bool = False,
+               description: str = "sampling") -> list[T]:
+    """``[make(size), …]`` for consecutive batches of at most ``batch_size`` that add up to ``n``, in order
+    (so one random generator gives the same draws whatever the caller), with a progress bar over ``n``."""
+    parts, done = [], 0
+    bar = ProgressBar(n, 0, progress, description=description)
+    try:
+        while done < n:
+            size = min(batch_size, n - done)
+            parts.append(make(size))
+            done += size
+            bar.update(done, {})
+    finally:
+        bar.close()
+    return parts

@@ -99,17 +99,11 @@ def sample_molecules(model, n: int, targets: Mapping[str, Any] | None = None, *,
     if targets:
         raise ConfigError("--target needs a molecule plugin (e.g. zinc-vae); fit one with `condgen plugin fit "
                           "SMILES_VAE_DIR --attrs logp,tpsa,sas`")
-    from condgen.progress import ProgressBar
+    from condgen.progress import in_batches
 
-    smiles: list[str] = []
-    bar = ProgressBar(n, 0, progress, description="sampling")
-    try:
-        while len(smiles) < n:
-            smiles += model.sample_smiles(min(SAMPLING_BATCH, n - len(smiles)), generator=generator, **decode_options)
-            bar.update(len(smiles), {})
-    finally:
-        bar.close()
-    return smiles
+    parts = in_batches(n, SAMPLING_BATCH, lambda size: model.sample_smiles(size, generator=generator, **decode_options),
+                       progress)
+    return [smiles for part in parts for smiles in part]
 
 
 def canonical_or_none(smiles: Sequence[str]) -> list[str | None]:

@@ -233,22 +233,17 @@ class Plugin(TrainableModule):
         in the modality's form: images ``[n, C, H, W]`` in [-1, 1], vectors ``[n, D]``, SMILES a list of ``n``
         strings. Latents are drawn and decoded :data:`SAMPLING_BATCH` at a time with one ``generator``, so a
         seed gives the same examples as ``condgen generate`` (and, for molecules, ``condgen mol sample``)."""
-        from condgen.progress import ProgressBar
+        from condgen.progress import in_batches
 
         if n < 1:
             raise ConfigError(f"the number of samples must be ≥ 1, got {n}")
-        parts, done = [], 0
-        bar = ProgressBar(n, 0, progress, description="sampling")
-        try:
-            while done < n:
-                size = min(SAMPLING_BATCH, n - done)
-                z = self.conditional_latents(size, conditions, style_scale=style_scale, generator=generator,
-                                             attribute_noise=attribute_noise, calibrated=calibrated)
-                parts.append(self.outputs(self.decode(z, generator=generator, **decode_options)))
-                done += size
-                bar.update(done, {})
-        finally:
-            bar.close()
+
+        def batch(size: int):
+            z = self.conditional_latents(size, conditions, style_scale=style_scale, generator=generator,
+                                         attribute_noise=attribute_noise, calibrated=calibrated)
+            return self.outputs(self.decode(z, generator=generator, **decode_options))
+
+        parts = in_batches(n, SAMPLING_BATCH, batch, progress)
         modality = self.modality
         return torch.cat(parts) if modality is None else modality.concatenate(parts)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from condgen.apps.molecules import is_molecule_model
 from condgen.errors import ConfigError
 from condgen.evaluation.report import ALL_BASELINES, run_report
 from condgen.io import load, resolve
@@ -21,11 +22,10 @@ def evaluate_plugin_dir(plugin_dir: str, *, baselines: bool = False, oracle_dir:
     directory = resolve(plugin_dir)
     plugin = load_plugin(directory)
     if plugin.modality is None or plugin.modality.name != "images":
-        kind = "molecule" if plugin.modality is not None and plugin.modality.name == "smiles" else "non-image"
-        hint = "; score its targets with `condgen mol sample PLUGIN --target NAME=VALUE --report r.json`" \
-            if kind == "molecule" else ""
+        hint = "molecule plugin; score its targets with `condgen mol sample PLUGIN --target NAME=VALUE --report " \
+            "r.json`" if is_molecule_model(plugin) else "non-image plugin"
         raise ConfigError(f"{plugin_dir}: condgen evaluate judges image plugins with an image oracle, this is a "
-                          f"{kind} plugin{hint}")
+                          f"{hint}")
     spec, seconds = PluginFitSpec.read(directory) if (directory / FIT_FILE).is_file() else (None, math.nan)
     refit = (lambda: refit_seconds(directory)) if baselines and spec is not None else None
     oracle = load(oracle_dir) if oracle_dir else None

@@ -10,6 +10,7 @@ from condgen.nn.coupling import (
     AffineCoupling,
     ElementwiseAffine,
     FlowSequence,
+    LULinear,
     checkerboard_mask,
     coupling_flow,
 )
@@ -39,17 +40,19 @@ def test_checkerboard_masks_alternate():
     assert checkerboard_mask(5, 1).tolist() == [0, 1, 0, 1, 0]
 
 
+@pytest.mark.parametrize("mixing", ["none", "lu"])
 @pytest.mark.parametrize("coupling", ["additive", "affine"])
 @pytest.mark.parametrize("dim", [4, 5, 6])
-def test_composite_flow_inverts_and_sums_every_layers_logdet(coupling, dim):
-    flow = randomise(coupling_flow(dim, n_couplings=4, hidden=16, depth=3, coupling=coupling)).double()
+def test_composite_flow_inverts_and_sums_every_layers_logdet(coupling, dim, mixing):
+    flow = randomise(coupling_flow(dim, n_couplings=4, hidden=16, depth=3, coupling=coupling, mixing=mixing))
+    flow = flow.double()
     x = torch.randn(3, dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     y, logdet = flow(x)
     back, inverse_logdet = flow.inverse(y)
     assert torch.allclose(back, x, atol=1e-10)
     assert torch.allclose(inverse_logdet, -logdet, atol=1e-10)
     assert torch.allclose(logdet, exact_logabsdet(flow, x), atol=1e-8)
-    if coupling == "additive":
+    if coupling == "additive" and mixing == "none":
         return  # additive couplings are volume preserving: only the scaling layer has a log-det
     # The research code's bug (only the last layer's log-det) would give a different number.
     hidden = x
@@ -71,6 +74,19 @@ def test_single_couplings_round_trip_in_float32(layer):
     assert torch.equal(y[:, 1::2], x[:, 1::2])
     if layer is AdditiveCoupling:
         assert torch.equal(logdet, torch.zeros(64))
+
+
+def test_lu_linear_starts_as_a_rotation_that_mixes_every_coordinate():
+    torch.manual_seed(0)
+    layer = LULinear(6).double()
+    weight = layer.weight()
+    assert torch.allclose(weight @ weight.T, torch.eye(6, dtype=torch.float64), atol=1e-5)  # built in float32
+    assert (weight.abs() > 1e-6).all()  # every output depends on every input
+    x = torch.randn(5, 6, dtype=torch.float64)
+    y, logdet = layer(x)
+    assert torch.allclose(logdet, torch.zeros(5, dtype=torch.float64), atol=1e-5)
+    back, _ = layer.inverse(y)
+    assert torch.allclose(back, x, atol=1e-10)
 
 
 def test_elementwise_affine_logdet_is_sum_of_log_scales():
@@ -119,6 +135,8 @@ def test_fresh_flow_is_identity_and_gradients_reach_every_layer():
 def test_bad_options_raise_config_errors():
     with pytest.raises(ConfigError, match="coupling must be one of"):
         coupling_flow(4, 2, 8, 2, "spline")
+    with pytest.raises(ConfigError, match="mixing must be one of"):
+        coupling_flow(4, 2, 8, 2, mixing="shuffle")
     with pytest.raises(ConfigError, match="depth"):
         coupling_flow(4, 2, 8, 1)
     assert isinstance(coupling_flow(4, 2, 8, 2, scaling=False), FlowSequence)

@@ -32,6 +32,12 @@ def _shapes(**kw) -> LabeledDataset:
     return load_shapes(**kw)
 
 
+def _segments(**kw) -> LabeledDataset:
+    from condgen.data.segments import load_segments
+
+    return load_segments(**kw)
+
+
 def _toy2d(variant: str) -> Callable[..., LabeledDataset]:
     def build(n: int | None = None, seed: int = 0, size: int | None = None, **options) -> LabeledDataset:
         from condgen.data.toy2d import make_toy2d
@@ -58,6 +64,8 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     for d in [
         BuiltinDataset("faces", "procedural RGB cartoon faces with 6 binary + 2 continuous attributes", 32, _faces),
         BuiltinDataset("shapes", "dSprites-like shapes: shape, scale, rotation, x, y, colour", 32, _shapes),
+        BuiltinDataset("segments", "seven-segment digits 0-9 (greyscale): 10-class label, slant, thickness",
+                       16, _segments),
         BuiltinDataset("toy2d-8gaussians", "8 Gaussians on a ring (2-D vectors)", 0, _toy2d("8gaussians")),
         BuiltinDataset("toy2d-25gaussians", "5x5 grid of Gaussians (2-D vectors)", 0, _toy2d("25gaussians")),
         BuiltinDataset("toy2d-moons", "two moons (2-D vectors)", 0, _toy2d("moons")),

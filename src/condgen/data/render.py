@@ -40,6 +40,18 @@ def check_count(n: int, dataset: str) -> int:
     return int(n)
 
 
+def draw_in_batches(params: dict[str, np.ndarray], draw, channels: int, size: int, seed: int, batch_size: int,
+                    salt: int) -> np.ndarray:
+    """``draw(batch_params, size, noise_rng) -> uint8 [b, channels, size, size]`` over slices of ``params``
+    (a dict of ``[n]`` arrays); each slice's pixel noise is seeded by ``(seed, start, salt)``."""
+    n = len(next(iter(params.values())))
+    images = np.empty((n, channels, size, size), np.uint8)
+    for start in range(0, n, batch_size):
+        batch = {k: v[start:start + batch_size] for k, v in params.items()}
+        images[start:start + batch_size] = draw(batch, size, np.random.default_rng([seed, start, salt]))
+    return images
+
+
 def per_image(values: np.ndarray) -> np.ndarray:
     """``[B]`` → ``[B, 1, 1]`` float32, ready to broadcast against a pixel grid."""
     return np.asarray(values, np.float32).reshape(-1, 1, 1)

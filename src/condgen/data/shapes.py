@@ -25,6 +25,7 @@ from condgen.data.dataset import LabeledDataset
 from condgen.data.render import (
     Canvas,
     box_distance,
+    draw_in_batches,
     ellipse_distance,
     per_image,
     rotate,
@@ -106,10 +107,7 @@ def draw_shapes(p: dict[str, np.ndarray], size: int, noise_rng: np.random.Genera
 def generate_shapes(n: int, size: int, seed: int) -> dict[str, np.ndarray]:
     """``{"images": uint8 [n, 3, size, size], "attributes": float32 [n, 6]}``, deterministic in ``seed``."""
     params = sample_shape_parameters(n, np.random.default_rng(seed))
-    images = np.empty((n, 3, size, size), np.uint8)
-    for start in range(0, n, BATCH_SIZE):
-        batch = {k: v[start:start + BATCH_SIZE] for k, v in params.items()}
-        images[start:start + BATCH_SIZE] = draw_shapes(batch, size, np.random.default_rng([seed, start, 0x5A]))
+    images = draw_in_batches(params, draw_shapes, 3, size, seed, BATCH_SIZE, salt=0x5A)
     attributes = np.stack([params[name] for name in SHAPES_SCHEMA.names], axis=1).astype(np.float32)
     return {"images": images, "attributes": attributes}
 

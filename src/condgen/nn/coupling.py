@@ -119,6 +119,40 @@ class ElementwiseAffine(nn.Module):
         return (y - self.shift) * torch.exp(-self.log_scale), (-self.log_scale.sum()).expand(y.shape[0])
 
 
+class LULinear(nn.Module):
+    """Learnt invertible linear map ``y = x Wᵀ`` with ``W = P·L·(U + diag(sign·exp(log_scale)))`` (Glow's
+    invertible 1×1 convolution for vectors): ``P`` a fixed permutation, ``L`` unit lower triangular, ``U``
+    strictly upper triangular. log|det| = Σ log_scale. It starts as a random rotation (the LU factors of a
+    random orthogonal matrix, drawn from torch's global generator), which mixes every coordinate into every
+    output: couplings with fixed masks then no longer treat even and odd coordinates differently.
+    """
+
+    def __init__(self, dim: int):
+        super().__init__()
+        rotation, _ = torch.linalg.qr(torch.randn(dim, dim))
+        permutation, lower, upper = torch.linalg.lu(rotation)
+        diagonal = torch.diagonal(upper)
+        self.register_buffer("permutation", permutation)
+        self.register_buffer("sign", torch.sign(diagonal))
+        self.register_buffer("lower_mask", torch.tril(torch.ones(dim, dim), diagonal=-1))
+        self.lower = nn.Parameter(lower * self.lower_mask)
+        self.upper = nn.Parameter(torch.triu(upper, diagonal=1))
+        self.log_scale = nn.Parameter(torch.log(diagonal.abs()))
+
+    def weight(self) -> torch.Tensor:
+        eye = torch.eye(self.sign.numel(), dtype=self.lower.dtype, device=self.lower.device)
+        lower = self.lower * self.lower_mask + eye
+        upper = self.upper * self.lower_mask.T + torch.diag(self.sign * torch.exp(self.log_scale))
+        return self.permutation @ lower @ upper
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x @ self.weight().T, self.log_scale.sum().expand(x.shape[0])
+
+    def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = torch.linalg.solve(self.weight(), y.T).T
+        return x, (-self.log_scale.sum()).expand(y.shape[0])
+
+
 class FlowSequence(nn.Module):
     """Transforms applied in order; the log-determinant is the sum over ALL of them.
 
@@ -144,22 +178,34 @@ class FlowSequence(nn.Module):
         return y, total
 
 
+MIXINGS = ("none", "lu")
+
+
 def coupling_flow(dim: int, n_couplings: int, hidden: int, depth: int, coupling: str = "additive",
-                  scaling: bool = True) -> FlowSequence:
-    """``n_couplings`` couplings with alternating checkerboard masks, then (optionally) a diagonal scaling.
+                  scaling: bool = True, mixing: str = "none") -> FlowSequence:
+    """``n_couplings`` couplings with alternating checkerboard masks, each followed by a mixing layer, then
+    (optionally) a diagonal scaling.
 
     Args:
         dim: number of coordinates D.
         coupling: ``"additive"`` (NICE) or ``"affine"`` (RealNVP).
         scaling: append an :class:`ElementwiseAffine` layer.
+        mixing: ``"lu"``: an :class:`LULinear` after every coupling; ``"none"``: couplings only, so even and
+            odd coordinates alternate roles and the coordinates the last coupling passes through get one more
+            layer of nonlinearity than the others.
     """
     kinds = {"additive": AdditiveCoupling, "affine": AffineCoupling}
     if coupling not in kinds:
         raise ConfigError(f"coupling must be one of {sorted(kinds)}, got {coupling!r}")
+    if mixing not in MIXINGS:
+        raise ConfigError(f"mixing must be one of {list(MIXINGS)}, got {mixing!r}")
     if dim < 2:
         raise ConfigError(f"a coupling flow needs at least 2 coordinates, got {dim}")
-    layers: list[nn.Module] = [kinds[coupling](checkerboard_mask(dim, i % 2), hidden, depth)
-                               for i in range(n_couplings)]
+    layers: list[nn.Module] = []
+    for i in range(n_couplings):
+        layers.append(kinds[coupling](checkerboard_mask(dim, i % 2), hidden, depth))
+        if mixing == "lu":
+            layers.append(LULinear(dim))
     if scaling:
         layers.append(ElementwiseAffine(dim))
     return FlowSequence(layers)

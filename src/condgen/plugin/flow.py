@@ -20,15 +20,15 @@ class LatentFlow(nn.Module):
 
     Args:
         latent_dim: D.
-        n_couplings, hidden, depth, coupling, scaling: see :func:`condgen.nn.coupling.coupling_flow`.
+        n_couplings, hidden, depth, coupling, scaling, mixing: see :func:`condgen.nn.coupling.coupling_flow`.
     """
 
     def __init__(self, latent_dim: int, n_couplings: int, hidden: int, depth: int,
-                 coupling: str = "affine", scaling: bool = True):
+                 coupling: str = "affine", scaling: bool = True, mixing: str = "none"):
         super().__init__()
         self.register_buffer("latent_mean", torch.zeros(latent_dim))
         self.register_buffer("latent_std", torch.ones(latent_dim))
-        self.couplings = coupling_flow(latent_dim, n_couplings, hidden, depth, coupling, scaling)
+        self.couplings = coupling_flow(latent_dim, n_couplings, hidden, depth, coupling, scaling, mixing)
 
     @torch.no_grad()
     def set_latent_statistics(self, latents: torch.Tensor) -> None:

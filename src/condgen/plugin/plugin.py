@@ -39,6 +39,11 @@ class PluginConfig:
         coupling: ``"affine"`` (RealNVP, scale exp(tanh)) or ``"additive"`` (NICE).
         n_couplings, hidden, depth: flow size; coupling nets have ``depth`` linear layers of width ``hidden``.
         scaling: end the flow with a learnt per-coordinate scale and shift.
+        mixing: ``"lu"``: a learnt invertible linear map (Glow's 1×1 convolution) after every coupling, so that
+            each output coordinate depends on all of them; ``"none"``: couplings only (plugins saved before
+            the mixing layers load this way). Without mixing, a categorical attribute's classes whose
+            coordinate the last coupling transforms are generated far worse than the others (see
+            ``benchmarks/results/categorical_classes.md``).
         sigma_schedule: ``"exponential"`` (σ from ``sigma_start`` to ``sigma_end`` over training)
             or ``"constant"`` (σ = ``sigma_end``).
         balanced: class-balanced widths of the binary / categorical components.
@@ -50,6 +55,7 @@ class PluginConfig:
     hidden: int = 256
     depth: int = 4
     scaling: bool = True
+    mixing: str = "lu"
     sigma_schedule: str = "exponential"
     sigma_start: float = 0.7
     sigma_end: float = 0.2
@@ -85,7 +91,7 @@ class Plugin(TrainableModule):
         self.latent_dim = int(latent_dim)
         self.schedule = make_schedule(config.sigma_schedule, config.sigma_start, config.sigma_end)
         self.flow = LatentFlow(latent_dim, config.n_couplings, config.hidden, config.depth,
-                               config.coupling, config.scaling)
+                               config.coupling, config.scaling, config.mixing)
         # σ of the current training step (set by the engine through set_progress, saved for resume).
         self.register_buffer("sigma", torch.tensor(self.schedule(0.0)))
         #: attribute → :class:`~condgen.plugin.calibration.TargetCalibration` (set by ``calibrate``).

@@ -105,7 +105,8 @@ def plugin_from_config(directory: Path, body: dict[str, Any], backbone=None):
     from condgen.plugin.plugin import Plugin
 
     try:
-        config = Plugin.build_config(body["config"])
+        # Plugins saved before the flow had mixing layers have couplings only.
+        config = Plugin.build_config({"mixing": "none", **body["config"]})
         schema = AttributeSchema.from_dict(body["attributes"])
         latent_dim = int(body["latent_dim"])
         prior = body.get("prior", {})

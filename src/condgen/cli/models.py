@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from condgen.cli.common import console, default_output, out, parse_assignments, parse_options
 
@@ -14,15 +15,16 @@ DATA_HELP = "built-in data set name (see `condgen datasets`) or a path to your o
 
 
 def datasets() -> None:
-    """List the built-in data sets and their attributes."""
+    """List the built-in data sets: modality, size and attributes (instant: nothing is built)."""
     from condgen.tasks.datasets import describe_datasets
 
     table = Table(title="built-in data sets (or pass a path: image folder + attributes.csv, CelebA, IDX)")
-    table.add_column("name")
-    table.add_column("what")
-    table.add_column("attributes")
-    for row in describe_datasets():
-        table.add_row(*row)
+    table.add_column("name", no_wrap=True)
+    table.add_column("modality")
+    table.add_column("examples", no_wrap=True)
+    table.add_column("attributes (and what the set is)")
+    for name, modality, examples, attributes, description in describe_datasets():
+        table.add_row(name, modality, examples, Text.assemble(attributes, "\n", (description, "dim")))
     out.print(table)
 
 

@@ -46,13 +46,15 @@ def plugin_fit(
     = FIT.copy_backbone,
 ) -> None:
     """Fit a plugin flow on the latents of a frozen backbone; the backbone never changes."""
+    from condgen.cli.report import format_phases
+    from condgen.plugin.fit_spec import recorded_phases
     from condgen.tasks.plugins import fit_plugin_from_spec
 
     spec = PluginFitSpec(backbone=backbone_dir, attributes=tuple(split_names(attrs)), data=data, classifier=classifier,
                          steps=steps, batch_size=batch_size, n_latents=n_latents, seed=seed, coupling=coupling,
                          sigma=sigma, labels=labels, calibrate=calibrate, copy_backbone=copy_backbone)
     _, seconds = fit_plugin_from_spec(spec, out_dir)
-    console.print(f"saved plugin to [bold]{out_dir}[/] ({seconds:.1f} s)")
+    console.print(f"saved plugin to [bold]{out_dir}[/] in {seconds:.1f} s ({format_phases(recorded_phases(out_dir))})")
 
 
 @plugin_app.command("calibrate")
@@ -71,13 +73,18 @@ def plugin_calibrate(
     weights do not change."""
     from condgen.errors import ConfigError
     from condgen.io import load
+    from condgen.plugin.calibration import PER_POINT
+    from condgen.progress import status
     from condgen.tasks.plugins import calibrate_plugin, load_plugin
 
+    status(f"loading the plugin {plugin_dir}" + (f" and the classifier {classifier}" if classifier else ""))
     plugin = load_plugin(plugin_dir)
     if out_dir is None and not Path(plugin_dir).is_dir():
         raise ConfigError(f"{plugin_dir} is a shipped model: pass --out DIR for the calibrated copy")
     directory = out_dir if out_dir is not None else Path(plugin_dir)
+    status(f"calibrating: {points} grid points per continuous attribute, {per_point or PER_POINT} decodings each")
     names = calibrate_plugin(plugin, load(classifier) if classifier else None, per_point, points, seed)
+    status(f"saving the calibrated plugin to {directory}")
     plugin.save(directory)
     console.print(f"calibrated {', '.join(names)}; saved to [bold]{directory}[/]")
 
@@ -157,7 +164,9 @@ def evaluate(
     plugin_dir: Annotated[str, typer.Argument(help="plugin directory")],
     json_path: Annotated[Path, typer.Option("--json", help="report to write")] = Path("report.json"),
     baselines: Annotated[bool, typer.Option(help="also fit latent directions and train CVAE/CGAN")] = False,
-    oracle: Annotated[str | None, typer.Option(help="oracle classifier directory (default: train one)")] = None,
+    oracle: Annotated[str | None, typer.Option(help="oracle classifier directory (default: the shipped oracle "
+                                                   "where it was trained on the plugin's data, else one trained "
+                                                   "now)")] = None,
     baseline_steps: Annotated[int, typer.Option(help="training steps of the CVAE/CGAN baselines")] = 3000,
     n_edit: Annotated[int, typer.Option(help="held-out images edited per attribute")] = 300,
     n_generate: Annotated[int, typer.Option(help="samples per requested attribute value")] = 250,

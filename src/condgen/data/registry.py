@@ -9,15 +9,39 @@ from pathlib import Path
 from condgen.data.dataset import LabeledDataset
 from condgen.errors import DataError
 
+#: Points of a 2-D toy set unless ``-n`` says otherwise.
+TOY2D_N = 20000
+
 
 @dataclass(frozen=True)
 class BuiltinDataset:
-    """A built-in data set: ``build(n=…, size=…, seed=…, **options)`` returns a LabeledDataset."""
+    """A built-in data set: ``build(n=…, size=…, seed=…, **options)`` returns a LabeledDataset.
+
+    ``modality``, ``n``, ``shape`` and ``attributes`` describe what ``build`` gives by default, so that listing
+    the sets builds none of them (tests/data/test_registry.py builds each and compares):
+
+    Attributes:
+        modality: the modality named in the set's spec (``images``, ``vectors``, ``smiles``).
+        n: number of examples by default.
+        shape: the shape of one example at the default size (SMILES: empty, their length varies).
+        attributes: the attribute schema, as :meth:`AttributeSchema.describe` writes it.
+        check_available: raises a :class:`~condgen.errors.CondgenError` saying what to install when the set
+            cannot be built here (None: always available).
+    """
 
     name: str
     description: str
     default_size: int
     build: Callable[..., LabeledDataset]
+    modality: str
+    n: int
+    shape: tuple[int, ...]
+    attributes: str
+    check_available: Callable[[], object] | None = None
+
+    def examples(self) -> str:
+        """How many examples by default and of what shape (``20,000 × 3×32×32``, ``1,584,663 smiles``)."""
+        return f"{self.n:,} × {'×'.join(map(str, self.shape))}" if self.shape else f"{self.n:,} {self.modality}"
 
 
 def _faces(**kw) -> LabeledDataset:
@@ -42,7 +66,7 @@ def _toy2d(variant: str) -> Callable[..., LabeledDataset]:
     def build(n: int | None = None, seed: int = 0, size: int | None = None, **options) -> LabeledDataset:
         from condgen.data.toy2d import make_toy2d
 
-        return make_toy2d(variant, n=n or 20000, seed=seed, **options)
+        return make_toy2d(variant, n=n or TOY2D_N, seed=seed, **options)
 
     return build
 
@@ -59,20 +83,46 @@ def _moses(n: int | None = None, seed: int = 0, size: int | None = None, **optio
     return load_moses(n=n, seed=seed, **options)
 
 
+def _molsets_installed() -> object:
+    from condgen.data.moses import moses_package_dir
+
+    return moses_package_dir()
+
+
+FACES = ("male (binary), smiling (binary), eyeglasses (binary), beard (binary), hat (binary), bangs (binary), "
+         "yaw (continuous), skin_tone (continuous)")
+SHAPES = ("shape (categorical: square, ellipse, heart), scale (continuous), rotation (continuous), x (continuous), "
+          "y (continuous), color (categorical: red, green, blue, yellow, white)")
+
+
+def _modes(count: int) -> str:
+    return f"mode (categorical: {', '.join(map(str, range(count)))})"
+
+
 BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     d.name: d
     for d in [
-        BuiltinDataset("faces", "procedural RGB cartoon faces with 6 binary + 2 continuous attributes", 32, _faces),
-        BuiltinDataset("shapes", "dSprites-like shapes: shape, scale, rotation, x, y, colour", 32, _shapes),
-        BuiltinDataset("segments", "seven-segment digits 0-9 (greyscale): 10-class label, slant, thickness",
-                       16, _segments),
-        BuiltinDataset("toy2d-8gaussians", "8 Gaussians on a ring (2-D vectors)", 0, _toy2d("8gaussians")),
-        BuiltinDataset("toy2d-25gaussians", "5x5 grid of Gaussians (2-D vectors)", 0, _toy2d("25gaussians")),
-        BuiltinDataset("toy2d-moons", "two moons (2-D vectors)", 0, _toy2d("moons")),
-        BuiltinDataset("toy2d-swissroll", "swiss roll (2-D vectors)", 0, _toy2d("swissroll")),
+        BuiltinDataset("faces", "procedural RGB cartoon faces with 6 binary + 2 continuous attributes", 32, _faces,
+                       "images", 20000, (3, 32, 32), FACES),
+        BuiltinDataset("shapes", "dSprites-like shapes: shape, scale, rotation, x, y, colour", 32, _shapes,
+                       "images", 20000, (3, 32, 32), SHAPES),
+        BuiltinDataset("segments", "seven-segment digits 0-9 (greyscale): 10-class label, slant, thickness", 16,
+                       _segments, "images", 10000, (1, 16, 16),
+                       f"label (categorical: {', '.join(map(str, range(10)))}), slant (continuous), "
+                       "thickness (continuous)"),
+        BuiltinDataset("toy2d-8gaussians", "8 Gaussians on a ring (2-D vectors)", 0, _toy2d("8gaussians"),
+                       "vectors", TOY2D_N, (2,), _modes(8)),
+        BuiltinDataset("toy2d-25gaussians", "5x5 grid of Gaussians (2-D vectors)", 0, _toy2d("25gaussians"),
+                       "vectors", TOY2D_N, (2,), _modes(25)),
+        BuiltinDataset("toy2d-moons", "two moons (2-D vectors)", 0, _toy2d("moons"),
+                       "vectors", TOY2D_N, (2,), "moon (binary)"),
+        BuiltinDataset("toy2d-swissroll", "swiss roll (2-D vectors)", 0, _toy2d("swissroll"),
+                       "vectors", TOY2D_N, (2,), "position (continuous)"),
         BuiltinDataset("moses", "MOSES ZINC molecules as SMILES (train split 1.58M; -n for a subset; RDKit "
-                                "properties as attributes with load_dataset('moses', properties=[...]))", 0, _moses),
-        BuiltinDataset("digits", "scikit-learn's bundled 8x8 digits, class as a categorical attribute", 8, _digits),
+                                "properties as attributes with load_dataset('moses', properties=[...]))", 0, _moses,
+                       "smiles", 1_584_663, (), "", _molsets_installed),
+        BuiltinDataset("digits", "scikit-learn's bundled 8x8 digits, class as a categorical attribute", 8, _digits,
+                       "images", 1797, (1, 8, 8), "digit (categorical: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)"),
     ]
 }
 ALIASES = {"toy2d": "toy2d-8gaussians"}
@@ -142,5 +192,6 @@ def load_from_spec(spec: dict, labels: bool = True) -> LabeledDataset:
     return load_dataset(name, n=spec.get("n"), size=spec.get("size"), seed=spec.get("seed", 0), **options)
 
 
-def describe_builtin() -> list[tuple[str, str]]:
-    return [(d.name, d.description) for d in BUILTIN_DATASETS.values()]
+def describe_builtin() -> list[BuiltinDataset]:
+    """The built-in data sets, described without building any (see :class:`BuiltinDataset`)."""
+    return list(BUILTIN_DATASETS.values())

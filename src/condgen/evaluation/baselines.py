@@ -9,7 +9,7 @@ from condgen.data import LabeledDataset
 
 
 def fit_directions_timed(plugin, train: LabeledDataset, attributes: Sequence[str], labeller=None,
-                         n_latents: int = 20000):
+                         n_latents: int = 20000, progress: bool = False):
     """InterFaceGAN-style directions on the plugin's backbone; returns ``(directions, seconds)``.
 
     Latents are collected exactly as for the plugin (encoder, or labelled samples for a GAN), and
@@ -18,13 +18,13 @@ def fit_directions_timed(plugin, train: LabeledDataset, attributes: Sequence[str
     from condgen.plugin import collect_latents, fit_directions
 
     started = time.perf_counter()
-    latents = collect_latents(plugin.backbone, train, list(attributes), labeller, n_latents)
+    latents = collect_latents(plugin.backbone, train, list(attributes), labeller, n_latents, progress=progress)
     directions = fit_directions(latents, list(attributes))
     return directions, time.perf_counter() - started
 
 
 def train_conditional_timed(kind: str, train: LabeledDataset, attributes: Sequence[str], steps: int,
-                            batch_size: int = 64, seed: int = 0):
+                            batch_size: int = 64, seed: int = 0, progress: bool = True):
     """A CVAE or CGAN trained from scratch on ``attributes``; returns ``(model, seconds)``."""
     from condgen.models import build_model
     from condgen.train import TrainConfig
@@ -33,6 +33,6 @@ def train_conditional_timed(kind: str, train: LabeledDataset, attributes: Sequen
     data = train.select_attributes(list(attributes))
     started = time.perf_counter()
     model = build_model(kind, data)
-    result = run_training(model, data, TrainConfig(steps=steps, batch_size=batch_size, seed=seed, progress=True,
+    result = run_training(model, data, TrainConfig(steps=steps, batch_size=batch_size, seed=seed, progress=progress,
                                                    sample_every=0))
     return result.model.eval(), time.perf_counter() - started

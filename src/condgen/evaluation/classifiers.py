@@ -49,6 +49,11 @@ def train_classifier(
     return result.model.eval()
 
 
-def train_oracle(train_set: LabeledDataset, steps: int = 2500, seed: int = 1) -> AttributeClassifier:
+#: Steps of an oracle trained by :func:`train_oracle` (what the shipped faces-oracle was trained with).
+ORACLE_STEPS = 2500
+
+
+def train_oracle(train_set: LabeledDataset, steps: int = ORACLE_STEPS, seed: int = 1,
+                 progress: bool = True) -> AttributeClassifier:
     """The independent judge: another architecture (conv-wide) and seed than the GAN labeller."""
-    return train_classifier(train_set, arch="conv-wide", steps=steps, seed=seed, progress=True)
+    return train_classifier(train_set, arch="conv-wide", steps=steps, seed=seed, progress=progress)

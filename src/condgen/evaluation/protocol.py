@@ -25,13 +25,13 @@ from statistics import mean
 from typing import Any
 
 import torch
-from rich.progress import Progress
 
 from condgen.data.dataset import LabeledDataset
 from condgen.errors import ConfigError
 from condgen.evaluation.methods import take
 from condgen.metrics.attributes import change_size, edit_success, preservation
 from condgen.metrics.fid import domain_fid
+from condgen.progress import ProgressBar
 
 
 def attribute_values(schema, name: str) -> list[float]:
@@ -46,23 +46,28 @@ def attribute_values(schema, name: str) -> list[float]:
 
 def evaluate_method(method, test: LabeledDataset, oracle, attributes: Sequence[str], *,
                     n_generate: int = 250, n_edit: int = 300, n_real: int = 2000, seed: int = 0,
-                    progress: Progress | None = None, label: str = "") -> dict[str, Any]:
-    """Conditional accuracy, edit success/preservation/change and FIDs of one method (see module doc)."""
+                    progress: bool = False, label: str = "method") -> dict[str, Any]:
+    """Conditional accuracy, edit success/preservation/change and FIDs of one method (see module doc);
+    ``progress``: a bar ``judging <label>`` over generating and editing each attribute, then the FIDs."""
     generator = torch.Generator().manual_seed(seed)
-    schema = oracle.schema
     real = test.examples(slice(0, min(n_real, len(test))))
-    task = progress.add_task(f"evaluating {label}", total=2 * len(attributes)) if progress else None
+    with ProgressBar(2 * len(attributes) + 1, 0, progress, description=f"judging {label}") as bar:
+        return _scores(method, test, oracle, attributes, n_generate, n_edit, real, generator, bar)
 
+
+def _scores(method, test: LabeledDataset, oracle, attributes: Sequence[str], n_generate: int, n_edit: int,
+           real: torch.Tensor, generator: torch.Generator, bar: ProgressBar) -> dict[str, Any]:
+    schema, done = oracle.schema, 0
     accuracy, generated = {}, []
     for name in attributes:
+        bar.update(done, note=f"generating {name}")
         column, hits = schema.index(name), []
         for value in attribute_values(schema, name):
             images = method.generate({name: value}, n_generate, generator)
             generated.append(images)
             hits.append(float((oracle.predict_values(images)[:, column] == value).float().mean()))
         accuracy[name] = mean(hits)
-        if progress:
-            progress.advance(task)
+        done += 1
     generated = torch.cat(generated)
 
     x, labels = test.batch(torch.arange(min(n_edit, len(test))))
@@ -71,6 +76,7 @@ def evaluate_method(method, test: LabeledDataset, oracle, attributes: Sequence[s
     state = method.prepare(x, labels[:, [test_schema.index(a) for a in method_attributes(method, attributes)]])
     success, kept, change, edited_all = {}, {}, {}, []
     for name in attributes:
+        bar.update(done, note=f"editing {name}")
         truth = labels[:, test_schema.index(name)] if name in test_schema else before[:, schema.index(name)]
         truth = torch.where(torch.isnan(truth), before[:, schema.index(name)], truth)
         edited = torch.empty_like(x)
@@ -85,10 +91,9 @@ def evaluate_method(method, test: LabeledDataset, oracle, attributes: Sequence[s
         kept[name] = preservation(before, after, [schema.index(name)], schema)
         change[name] = change_size(x, edited)
         edited_all.append(edited)
-        if progress:
-            progress.advance(task)
-
-    return {
+        done += 1
+    bar.update(done, note="FIDs on the oracle's features")
+    report = {
         "conditional": {
             "accuracy": accuracy,
             "mean_accuracy": mean(accuracy.values()),
@@ -105,25 +110,29 @@ def evaluate_method(method, test: LabeledDataset, oracle, attributes: Sequence[s
             "n_images": int(x.shape[0]),
         },
     }
+    bar.update(done + 1, note="")
+    return report
 
 
 def evaluate_continuous(method, oracle, attributes: Sequence[str], *, n_generate: int = 250,
-                        seed: int = 0) -> dict[str, dict[str, float]]:
+                        seed: int = 0, progress: bool = False, label: str = "method") -> dict[str, dict[str, float]]:
     """Per continuous attribute (see the module docstring): ``{"mae", "within_half_std", "correlation",
-    "targets", "mean_reading"}``; MAE and targets on the attribute's raw scale."""
+    "targets", "mean_reading"}``; MAE and targets on the attribute's raw scale. ``progress``: a bar over them."""
     generator = torch.Generator().manual_seed(seed)
     schema, report = oracle.schema, {}
-    for name in attributes:
-        attribute, column = schema[name], schema.index(name)
-        targets = [attribute.mean + offset * attribute.std for offset in (-1.0, 0.0, 1.0)]
-        read = torch.cat([oracle.predict_values(method.generate({name: target}, n_generate, generator))[:, column]
-                          for target in targets]).double()
-        asked = torch.tensor(targets, dtype=torch.float64).repeat_interleave(n_generate)
-        error = (read - asked).abs()
-        report[name] = {"mae": float(error.mean()),
-                        "within_half_std": float((error <= 0.5 * attribute.std).double().mean()),
-                        "correlation": float(torch.corrcoef(torch.stack([asked, read]))[0, 1]),
-                        "targets": targets, "mean_reading": [float(r.mean()) for r in read.chunk(3)]}
+    with ProgressBar(len(attributes), 0, progress, description=f"judging {label} (continuous)") as bar:
+        for done, name in enumerate(attributes):
+            bar.update(done, note=f"generating {name} at mean and ± 1 std")
+            attribute, column = schema[name], schema.index(name)
+            targets = [attribute.mean + offset * attribute.std for offset in (-1.0, 0.0, 1.0)]
+            read = torch.cat([oracle.predict_values(method.generate({name: target}, n_generate, generator))[:, column]
+                              for target in targets]).double()
+            asked = torch.tensor(targets, dtype=torch.float64).repeat_interleave(n_generate)
+            error = (read - asked).abs()
+            report[name] = {"mae": float(error.mean()),
+                            "within_half_std": float((error <= 0.5 * attribute.std).double().mean()),
+                            "correlation": float(torch.corrcoef(torch.stack([asked, read]))[0, 1]),
+                            "targets": targets, "mean_reading": [float(r.mean()) for r in read.chunk(3)]}
     return report
 
 

@@ -1,7 +1,8 @@
 """One description of a plugin fit from saved artifacts: what ``condgen plugin fit`` is given, what its
 ``fit.json`` records, and what ``condgen evaluate --baselines`` re-runs to time the plugin.
 
-``fit.json`` = ``{"format": 1, "spec": {…}, "seconds": …}``. Paths in it are relative to the plugin's own
+``fit.json`` = ``{"format": 1, "spec": {…}, "seconds": …, "phases": {…}}`` (``phases``: the seconds of each part
+of the fit; older fits have none and older readers ignore it). Paths in it are relative to the plugin's own
 directory (shipped model and built-in data set names stay names), so a plugin directory moved to another
 machine together with its backbone still refits.
 """
@@ -9,6 +10,7 @@ machine together with its backbone still refits.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from condgen.plugin.plugin import PluginConfig
 FIT_FILE = "fit.json"
 FIT_FORMAT = 1
 LABEL_SOURCES = ("data", "decoded")
+#: The phases of a fit, in the order they run (``fit.json`` records the seconds of each).
+FIT_PHASES = ("backbone", "data", "latents", "flow", "calibration")
 #: The fields that may name a directory or file (the others are values).
 PATH_FIELDS = ("backbone", "data", "classifier")
 
@@ -89,8 +93,9 @@ class PluginFitSpec:
         return self
 
     # -- fit.json -----------------------------------------------------------------------------------
-    def write(self, plugin_dir: str | Path, seconds: float) -> Path:
-        """Write ``plugin_dir/fit.json`` with paths relative to ``plugin_dir``."""
+    def write(self, plugin_dir: str | Path, seconds: float, phases: Mapping[str, float] | None = None) -> Path:
+        """Write ``plugin_dir/fit.json`` with paths relative to ``plugin_dir``; ``seconds`` is the fit's wall time,
+        ``phases`` its parts (``{"data": …, "latents": …, "flow": …}``, see :func:`recorded_phases`)."""
         plugin_dir = Path(plugin_dir)
         body = {key: value for key, value in asdict(self).items() if key != "extra"}
         body["attributes"] = list(self.attributes)
@@ -98,7 +103,10 @@ class PluginFitSpec:
             if not (key == "data" and is_builtin_dataset(body[key])):  # load_dataset reads these names first
                 body[key] = _portable(body[key], plugin_dir)
         path = plugin_dir / FIT_FILE
-        atomic_write_json(path, {"format": FIT_FORMAT, "spec": {**self.extra, **body}, "seconds": float(seconds)})
+        record = {"format": FIT_FORMAT, "spec": {**self.extra, **body}, "seconds": float(seconds)}
+        if phases:
+            record["phases"] = {name: float(value) for name, value in phases.items()}
+        atomic_write_json(path, record)
         return path
 
     @classmethod
@@ -129,6 +137,14 @@ class PluginFitSpec:
         except TypeError as error:
             raise ArtifactError(f"{plugin_dir / FIT_FILE}: not a plugin fit record ({error})") from None
         return spec, float(record.get("seconds", float("nan")))
+
+
+def recorded_phases(plugin_dir: str | Path) -> dict[str, float]:
+    """The seconds of each phase of the fit recorded in ``plugin_dir/fit.json``, in the order of
+    :data:`FIT_PHASES` (``{}`` when it has none: fits of condgen before phases were recorded)."""
+    phases = read_json(Path(plugin_dir) / FIT_FILE).get("phases") or {}
+    order = {name: index for index, name in enumerate(FIT_PHASES)}
+    return {name: float(phases[name]) for name in sorted(phases, key=lambda name: order.get(name, len(order)))}
 
 
 def _portable(value: str | None, base: Path) -> str | None:

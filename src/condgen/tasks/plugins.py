@@ -4,7 +4,6 @@ The functions return data; the CLI writes it with the plugin's modality (PNG, ``
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,9 +15,10 @@ from condgen.data import LabeledDataset, load_dataset, load_from_spec
 from condgen.errors import ConfigError
 from condgen.io import load
 from condgen.models.backbone import can_encode
-from condgen.plugin import Plugin, fit_plugin
+from condgen.plugin import Plugin, collect_latents, fit_plugin
 from condgen.plugin.calibration import GRID_POINTS, PER_POINT, calibrate
 from condgen.plugin.fit_spec import PluginFitSpec
+from condgen.progress import Phases
 from condgen.train import TrainConfig
 
 
@@ -32,7 +32,10 @@ def load_plugin(plugin_dir: str | Path) -> Plugin:
 
 def fit_plugin_from_spec(spec: PluginFitSpec, out: str | Path, *, progress: bool = True) -> tuple[Plugin, float]:
     """Fit the plugin ``spec`` describes, save it to ``out`` with ``fit.json`` (the spec), and return it with
-    the seconds the fit took (latents collected, flow trained and, for molecules, targets calibrated).
+    the seconds the fit took: its whole wall time, from loading the backbone to saving the plugin. ``fit.json``
+    records them with the seconds of each phase (``backbone``, ``data``, ``latents``, ``flow``, ``calibration``;
+    :func:`~condgen.plugin.fit_spec.recorded_phases`); ``progress`` announces each phase on one line, with
+    progress bars where it has steps.
 
     Where the labelled latents come from depends on the backbone: a SMILES backbone encodes ``n_latents``
     molecules of its data with RDKit properties as labels (of the molecules, or of their decodings with
@@ -40,23 +43,42 @@ def fit_plugin_from_spec(spec: PluginFitSpec, out: str | Path, *, progress: bool
     (GAN) decodes ``n_latents`` sampled latents and has ``classifier`` label them."""
     from condgen.apps.molecules import calibrate_molecule_plugin, is_molecule_model
 
-    backbone = load(spec.backbone)
+    started = time.perf_counter()
+    phases = Phases(progress)
+    with phases("backbone", f"loading the backbone {spec.backbone}"):
+        backbone = load(spec.backbone)
     molecules = is_molecule_model(backbone)
     spec = spec.resolved(molecules)
-    started = time.perf_counter()
-    dataset, latents, labeller = plugin_training_data(backbone, spec, progress)
+    with phases("data", f"loading the data: {_data_description(backbone, spec, molecules)}"):
+        dataset, latents, labeller = plugin_training_data(backbone, spec, progress)
+    decoding = latents.spec.get("decoding") if latents is not None else None
+    if latents is None:
+        with phases("latents"):  # collect_latents announces itself
+            latents = collect_latents(backbone, dataset, list(spec.attributes), labeller, spec.n_latents,
+                                      generator=torch.Generator().manual_seed(spec.seed), progress=progress)
     out = Path(out)
-    plugin = fit_plugin(backbone, dataset, list(spec.attributes), config=spec.plugin_config(), labeller=labeller,
-                        n_latents=spec.n_latents, latents=latents, copy_backbone=spec.copy_backbone,
-                        decoding=(latents.spec.get("decoding") if latents is not None else None),
-                        train_config=TrainConfig(steps=spec.steps, batch_size=spec.batch_size, seed=spec.seed,
-                                                 out=out, progress=progress, sample_every=0))
+    with phases("flow"):
+        plugin = fit_plugin(backbone, None, list(spec.attributes), config=spec.plugin_config(), latents=latents,
+                            copy_backbone=spec.copy_backbone, decoding=decoding, progress=progress,
+                            train_config=TrainConfig(steps=spec.steps, batch_size=spec.batch_size, seed=spec.seed,
+                                                     out=out, progress=progress, sample_every=0))
     if spec.calibrate:
-        calibrate_molecule_plugin(plugin, per_point=spec.calibrate, seed=spec.seed, progress=progress)
-        plugin.save(out)
+        with phases("calibration", f"calibrating the targets: {spec.calibrate} decodings per grid point"):
+            calibrate_molecule_plugin(plugin, per_point=spec.calibrate, seed=spec.seed, progress=progress)
+            plugin.save(out)
     seconds = time.perf_counter() - started
-    spec.write(out, seconds)
+    spec.write(out, seconds, phases.seconds)
     return plugin, seconds
+
+
+def _data_description(backbone, spec: PluginFitSpec, molecules: bool) -> str:
+    """What :func:`plugin_training_data` loads, for its status line."""
+    own = getattr(backbone, "data_spec", {})
+    name = spec.data or own.get("path") or own.get("name", "the backbone's data")
+    if molecules:
+        labels = "their decodings" if spec.labels == "decoded" else "them"
+        return f"{spec.n_latents:,} molecules of {name}, {', '.join(spec.attributes)} of {labels} computed by RDKit"
+    return f"{name}, {own['n']:,} examples" if spec.data is None and own.get("n") else str(name)
 
 
 def plugin_training_data(backbone, spec: PluginFitSpec, progress: bool
@@ -80,14 +102,6 @@ def plugin_training_data(backbone, spec: PluginFitSpec, progress: bool
         raise ConfigError(f"{spec.backbone} has no encoder: pass --classifier DIR (train one with "
                           "`condgen classifier train`) to label its samples")
     return dataset, None, load(spec.classifier)
-
-
-def refit_seconds(plugin_dir: str | Path) -> float:
-    """Fit the plugin of ``plugin_dir`` again exactly as its ``fit.json`` says, into a temporary directory,
-    and return the wall time (to time it in the same run as the alternatives)."""
-    spec, _ = PluginFitSpec.read(plugin_dir)
-    with tempfile.TemporaryDirectory() as scratch:
-        return fit_plugin_from_spec(spec, Path(scratch) / "plugin", progress=False)[1]
 
 
 def calibrate_plugin(plugin: Plugin, classifier=None, per_point: int | None = None, points: int | None = None,

@@ -11,7 +11,7 @@ import torch
 from condgen.data.dataset import LabeledDataset
 from condgen.errors import ConfigError, DataError
 from condgen.models.backbone import backbone_device, can_encode, check_backbone, eval_mode
-from condgen.plugin.plugin import Plugin, PluginConfig
+from condgen.plugin.plugin import Plugin, PluginConfig, flow_width
 from condgen.progress import over_slices, status
 
 
@@ -99,7 +99,10 @@ def fit_plugin(backbone, dataset: LabeledDataset | None, attributes: Sequence[st
                                  {**latents.spec, "modality": "vectors"})
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(train_config.seed)  # the flow's initial weights follow the run's seed
-        plugin = Plugin(config or PluginConfig(), latents.schema, backbone.latent_dim, backbone)
+        config = replace(config or PluginConfig())  # a copy: the caller's config is not changed
+        if config.hidden is None:
+            config.hidden = flow_width(len(latents))
+        plugin = Plugin(config, latents.schema, backbone.latent_dim, backbone)
     plugin.set_data_statistics(latents.data, latents.attributes)
     plugin.data_spec = dict(latents.spec)
     plugin.decoding = dict(getattr(backbone, "targeted_decoding", {}) if decoding is None else decoding)

@@ -11,7 +11,7 @@ Editing = ``u = f(z)``, overwrite attribute coordinates, ``f⁻¹``, decode.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,15 @@ from condgen.plugin.priors import AttributePrior, score_correlation, standard_no
 from condgen.plugin.schedule import make_schedule
 
 N_QUANTILES = 101
+#: Coupling-net width of a plugin fitted on many latents, and on fewer than SMALL_FIT_LATENTS.
+FLOW_WIDTH, SMALL_FLOW_WIDTH, SMALL_FIT_LATENTS = 256, 64, 5000
+
+
+def flow_width(n_latents: int) -> int:
+    """The default coupling-net width for ``n_latents`` training latents: 256, or 64 below 5,000, where a
+    wider flow memorises its latents and samples land between them (scikit-learn's 1,797 digits over a
+    64-d VAE: the worst class 0.84 → 0.92 judged; benchmarks/results/categorical_classes.md)."""
+    return SMALL_FLOW_WIDTH if n_latents < SMALL_FIT_LATENTS else FLOW_WIDTH
 #: Latents decoded at once by :meth:`Plugin.sample` (also the unit of its progress bar).
 SAMPLING_BATCH = 500
 
@@ -37,7 +46,9 @@ class PluginConfig:
 
     Attributes:
         coupling: ``"affine"`` (RealNVP, scale exp(tanh)) or ``"additive"`` (NICE).
-        n_couplings, hidden, depth: flow size; coupling nets have ``depth`` linear layers of width ``hidden``.
+        n_couplings, hidden, depth: flow size; coupling nets have ``depth`` linear layers of width ``hidden``
+            (None: :func:`flow_width` of the number of training latents, chosen by ``fit_plugin``; 256 when a
+            plugin is built without them).
         scaling: end the flow with a learnt per-coordinate scale and shift.
         mixing: ``"lu"``: a learnt invertible linear map (Glow's 1×1 convolution) after every coupling, so that
             each output coordinate depends on all of them; ``"none"``: couplings only (plugins saved before
@@ -52,7 +63,7 @@ class PluginConfig:
 
     coupling: str = "affine"
     n_couplings: int = 4
-    hidden: int = 256
+    hidden: int | None = None
     depth: int = 4
     scaling: bool = True
     mixing: str = "lu"
@@ -83,6 +94,8 @@ class Plugin(TrainableModule):
                  category_rates: Mapping[str, Sequence[float]] | None = None,
                  quantiles: Mapping[str, Sequence[float]] | None = None,
                  correlation: Mapping[str, Any] | None = None):
+        if config.hidden is None:
+            config = replace(config, hidden=FLOW_WIDTH)
         super().__init__(config, schema)
         self.prior = AttributePrior(schema, config.balanced, category_rates, quantiles, correlation)
         if self.prior.width > latent_dim:

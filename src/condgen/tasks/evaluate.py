@@ -10,7 +10,7 @@ from condgen.errors import ConfigError
 from condgen.evaluation.report import ALL_BASELINES, run_report
 from condgen.io import load, resolve
 from condgen.plugin.fit_spec import FIT_FILE, PluginFitSpec
-from condgen.tasks.plugins import load_plugin, refit_seconds
+from condgen.tasks.plugins import load_classifier, load_plugin, refit_seconds
 
 
 def evaluate_plugin_dir(plugin_dir: str, *, baselines: bool = False, oracle_dir: str | None = None,
@@ -19,6 +19,9 @@ def evaluate_plugin_dir(plugin_dir: str, *, baselines: bool = False, oracle_dir:
 
     With ``baselines`` the alternatives are fitted and trained in this run, and the plugin is fitted again
     exactly as its ``fit.json`` says, so that all fit times come from one run."""
+    for flag, count in (("--n-edit", n_edit), ("--n-generate", n_generate)):
+        if count < 1:
+            raise ConfigError(f"{flag} must be ≥ 1, got {count}")
     directory = resolve(plugin_dir)
     plugin = load_plugin(directory)
     if plugin.modality is None or plugin.modality.name != "images":
@@ -28,7 +31,7 @@ def evaluate_plugin_dir(plugin_dir: str, *, baselines: bool = False, oracle_dir:
                           f"{hint}")
     spec, seconds = PluginFitSpec.read(directory) if (directory / FIT_FILE).is_file() else (None, math.nan)
     refit = (lambda: refit_seconds(directory)) if baselines and spec is not None else None
-    oracle = load(oracle_dir) if oracle_dir else None
+    oracle = load_classifier(oracle_dir, "--oracle") if oracle_dir else None
     labeller = load(spec.classifier) if spec is not None and spec.classifier else None
     return run_report(plugin, seconds, oracle=oracle, baselines=ALL_BASELINES if baselines else (),
                       baseline_steps=baseline_steps, n_edit=n_edit, n_generate=n_generate, refit=refit,

@@ -77,3 +77,14 @@ def test_the_source_checkout_finds_the_repository_models():
     assert {"faces-vae", "faces-oracle", "faces-labeller", "faces-dcgan", "zinc-vae"} <= set(names)
     assert io.shipped_name(io.shipped_model("faces-vae")) == "faces-vae"
     assert io.shipped_name(Path("models-elsewhere") / "faces-vae") is None
+
+
+def test_json_is_written_strict_with_null_for_nan_and_infinities(tmp_path):
+    path = tmp_path / "report.json"
+    io.atomic_write_json(path, {"fcd": float("nan"), "rows": [1.5, float("inf"), (float("-inf"), "a")], "n": 3})
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} written")
+
+    assert json.loads(path.read_text(), parse_constant=refuse) == {"fcd": None, "rows": [1.5, None, [None, "a"]],
+                                                                   "n": 3}

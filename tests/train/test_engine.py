@@ -254,7 +254,7 @@ def test_nan_before_any_checkpoint_says_none_was_written(toys):
 def test_invalid_settings_are_config_errors(tmp_path, toys):
     with pytest.raises(ConfigError, match="resume=True needs out="):
         TrainConfig(steps=3, resume=True)
-    with pytest.raises(ConfigError, match="batch_size"):
+    with pytest.raises(ConfigError, match="--batch-size ≥ 1"):
         TrainConfig(steps=3, batch_size=0)
     model = toys.TwoGroupToy()
     model.step_schedule = lambda: [("discriminator", 1)]

@@ -143,6 +143,8 @@ def load_smiles_file(path, n: int | None = None, seed: int = 0, column: str | No
         raise ConfigError(f"unknown option(s) {sorted(options)} for a SMILES file; valid: column, tokens, "
                           "properties, max_length")
     smiles = read_smiles_file(path, column=column, skip_invalid=skip_bad)
+    if not smiles:
+        raise DataError(f"{path}: no valid SMILES in it")
     if n is not None and n < len(smiles):
         chosen = np.sort(np.random.default_rng(seed).choice(len(smiles), size=n, replace=False))
         smiles = [smiles[i] for i in chosen]

@@ -36,7 +36,7 @@ def check_size(size: int, dataset: str) -> int:
 
 def check_count(n: int, dataset: str) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ConfigError(f"{dataset}: n must be a positive number of examples, got {n!r}")
+        raise ConfigError(f"{dataset}: -n must be a positive number of examples, got {n!r}")
     return int(n)
 
 

@@ -275,9 +275,12 @@ def classifier_config_for(dataset: LabeledDataset, arch: str = "conv-small", **o
         if height != width:
             raise DataError(f"{dataset.name}: the classifier needs square images, got {height}x{width}")
         config = ClassifierConfig(arch=arch, channels=channels, size=height, input_dim=0)
+    elif dataset.modality.name == "smiles":
+        raise DataError(f"{dataset.name} holds SMILES: an attribute classifier reads images or vectors (RDKit measures "
+                        "molecules: `condgen mol props`)")
     else:
         if arch != "mlp":
-            raise ConfigError(f"{dataset.name} holds vectors, not images: use arch='mlp' (got {arch!r})")
+            raise ConfigError(f"{dataset.name} holds vectors, not images: use --arch mlp (got {arch})")
         config = ClassifierConfig(arch="mlp", input_dim=dataset.example_shape[0])
     unknown = set(overrides) - {f.name for f in fields(ClassifierConfig)}
     if unknown:

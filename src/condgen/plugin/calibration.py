@@ -26,6 +26,8 @@ GRID_WIDTH = 3.5
 GRID_POINTS = 15
 #: Latents sampled, decoded and measured at each grid point.
 PER_POINT = 300
+#: Fewer latents per grid point give means too noisy to invert.
+MIN_PER_POINT = 10
 #: A grid point counts only if at least this share of its decodings could be measured (e.g. valid SMILES).
 MIN_MEASURED_SHARE = 0.2
 
@@ -93,8 +95,9 @@ def calibrate(plugin, measure: Callable[[torch.Tensor], Mapping[str, np.ndarray]
     for name in names:
         if plugin.schema[name].kind != "continuous":
             raise ConfigError(f"only continuous attributes are calibrated; {name} is {plugin.schema[name].kind}")
-    if per_point < 10 or points < 2:
-        raise ConfigError(f"calibration needs ≥ 10 latents per point and ≥ 2 points, got {per_point} and {points}")
+    if per_point < MIN_PER_POINT or points < 2:
+        raise ConfigError(f"calibration needs ≥ {MIN_PER_POINT} latents per point and ≥ 2 points, got {per_point} and "
+                          f"{points}")
     generator = torch.Generator().manual_seed(seed)
     fitted = dict(plugin.calibration)
     bar = ProgressBar(len(names) * points, 0, progress, description="calibrating")

@@ -72,10 +72,10 @@ class PluginFitSpec:
         if self.labels not in LABEL_SOURCES:
             raise ConfigError(f"labels must be one of {', '.join(LABEL_SOURCES)}, got {self.labels!r}")
         if self.steps < 1 or self.batch_size < 1 or self.n_latents < 1:
-            raise ConfigError(f"steps, batch_size and n_latents must be ≥ 1 (got {self.steps}, {self.batch_size}, "
-                              f"{self.n_latents})")
+            raise ConfigError(f"--steps, --batch-size and --n-latents must be ≥ 1 (got {self.steps}, "
+                              f"{self.batch_size}, {self.n_latents})")
         if self.calibrate is not None and self.calibrate < 0:
-            raise ConfigError(f"calibrate must be ≥ 0 latents per grid point, got {self.calibrate}")
+            raise ConfigError(f"--calibrate must be ≥ 0 latents per grid point, got {self.calibrate}")
 
     def plugin_config(self) -> PluginConfig:
         """The flow's hyper-parameters this spec sets (the rest are :class:`PluginConfig`'s defaults)."""

@@ -13,7 +13,7 @@ from condgen.evaluation.report import ALL_BASELINES, FitTime, run_report
 from condgen.io import load, resolve
 from condgen.plugin.fit_spec import FIT_FILE, PluginFitSpec, recorded_phases
 from condgen.progress import status
-from condgen.tasks.plugins import fit_plugin_from_spec, load_plugin
+from condgen.tasks.plugins import fit_plugin_from_spec, load_classifier, load_plugin
 
 
 def evaluate_plugin_dir(plugin_dir: str, *, baselines: bool = False, oracle_dir: str | None = None,
@@ -25,6 +25,9 @@ def evaluate_plugin_dir(plugin_dir: str, *, baselines: bool = False, oracle_dir:
     plugin's fit time is the one its ``fit.json`` records (measured by ``condgen plugin fit``); with
     ``baselines`` the alternatives are fitted and trained in this run, and the plugin is fitted again exactly as
     its ``fit.json`` says, so that all fit times come from one run (the report keeps the recorded one too)."""
+    for flag, count in (("--n-edit", n_edit), ("--n-generate", n_generate)):
+        if count < 1:
+            raise ConfigError(f"{flag} must be ≥ 1, got {count}")
     directory = resolve(plugin_dir)
     status(f"loading the plugin {plugin_dir}", progress)
     plugin = load_plugin(directory)
@@ -35,7 +38,7 @@ def evaluate_plugin_dir(plugin_dir: str, *, baselines: bool = False, oracle_dir:
                           f"{hint}")
     spec, fit = recorded_fit(directory)
     refit = (lambda: refit_plugin(spec, progress)) if baselines and spec is not None else None
-    oracle = load(oracle_dir) if oracle_dir else None
+    oracle = load_classifier(oracle_dir, "--oracle") if oracle_dir else None
     labeller = load(spec.classifier) if spec is not None and spec.classifier else None
     return run_report(plugin, fit, oracle=oracle, baselines=ALL_BASELINES if baselines else (),
                       baseline_steps=baseline_steps, n_edit=n_edit, n_generate=n_generate, refit=refit,

@@ -97,10 +97,9 @@ def properties_table(smiles_path: str | Path, names: list[str] | None = None,
     """``(header, rows)``: ``SMILES, valid, <property>…`` for every line of a SMILES file (empty cells where a
     SMILES is invalid)."""
     from condgen.data.molecules import MOLECULE_PROPERTIES, property_values
-    from condgen.data.smiles import read_smiles_file
 
     names = list(names or MOLECULE_PROPERTIES)
-    smiles = read_smiles_file(smiles_path, validate=False, comments=False)
+    smiles = read_generated_smiles(smiles_path)
     canonical = canonical_or_none(smiles)
     values = property_values(smiles, names, n_jobs)
     rows = [[s, int(canonical[i] is not None),
@@ -115,11 +114,35 @@ def metrics_of_file(smiles_path: str | Path, n_jobs: int = 2, device: str = "cpu
     line counts, invalid ones too).
 
     ``references`` may replace the MOSES splits with SMILES files: keys ``test``, ``test_scaffolds``, ``train``.
+
+    Raises:
+        DataError: the file holds no SMILES, or none of them is valid (every metric but validity would be
+            undefined), or a reference file holds no valid SMILES.
     """
+    from rdkit import rdBase
+
+    from condgen.data.chem.properties import parse_smiles
     from condgen.data.smiles import read_smiles_file
     from condgen.metrics.molecules import moses_metrics
 
-    smiles = read_smiles_file(smiles_path, validate=False, comments=False)
+    smiles = read_generated_smiles(smiles_path)
+    with rdBase.BlockLogs():  # stops at the first valid SMILES: cheap unless the file is all invalid
+        if not any(parse_smiles(s) is not None for s in smiles):
+            raise DataError(f"{smiles_path}: none of the {len(smiles)} SMILES is valid; the MOSES metrics need "
+                            "valid molecules")
     sets = {key: read_smiles_file(path) for key, path in (references or {}).items() if path is not None}
+    for key, reference in sets.items():
+        if not reference:
+            raise DataError(f"{references[key]}: no valid SMILES in it (--{key.replace('_', '-')})")
     metrics = moses_metrics(smiles, n_jobs=n_jobs, device=device, **sets)
     return {"samples": str(smiles_path), "n": len(smiles), "metrics": metrics}
+
+
+def read_generated_smiles(path: str | Path) -> list[str]:
+    """Every line of a generated SMILES file, invalid ones included; a file without any is a DataError."""
+    from condgen.data.smiles import read_smiles_file
+
+    smiles = read_smiles_file(path, validate=False, comments=False)
+    if not smiles:
+        raise DataError(f"{path}: no SMILES in it (one per line expected)")
+    return smiles

@@ -15,8 +15,9 @@ from condgen.data import LabeledDataset, load_dataset, load_from_spec
 from condgen.errors import ConfigError
 from condgen.io import load
 from condgen.models.backbone import can_encode
+from condgen.models.base import LatentModel
 from condgen.plugin import Plugin, collect_latents, fit_plugin
-from condgen.plugin.calibration import GRID_POINTS, PER_POINT, calibrate
+from condgen.plugin.calibration import GRID_POINTS, MIN_PER_POINT, PER_POINT, calibrate
 from condgen.plugin.fit_spec import PluginFitSpec
 from condgen.progress import Phases
 from condgen.train import TrainConfig
@@ -28,6 +29,34 @@ def load_plugin(plugin_dir: str | Path) -> Plugin:
     if not isinstance(plugin, Plugin):
         raise ConfigError(f"{plugin_dir} holds a {plugin.kind}, not a plugin; fit one with `condgen plugin fit`")
     return plugin
+
+
+def load_backbone(name_or_dir: str | Path):
+    """A model with a latent space that a plugin can steer (VAE, WAE, AAE, GAN, CVAE, CGAN, SMILES VAE or AAE),
+    by directory or shipped name."""
+    backbone = load(name_or_dir)
+    if isinstance(backbone, Plugin):
+        raise ConfigError(f"{name_or_dir} holds a plugin; fit a plugin on a backbone (a trained vae, gan, smiles-vae, "
+                          "…), such as the one this plugin steers")
+    if not isinstance(backbone, LatentModel):
+        raise ConfigError(f"{name_or_dir} holds a {getattr(backbone, 'kind', 'model')}, which has no latent space "
+                          "for a plugin; fit one on a vae, wae, aae, gan or, for molecules, a smiles-vae or smiles-aae")
+    return backbone
+
+
+def load_classifier(name_or_dir: str | Path, flag: str = "--classifier"):
+    """An attribute classifier (``condgen classifier train``) by directory or shipped name, given with ``flag``."""
+    classifier = load(name_or_dir)
+    check_classifier(classifier, flag, name_or_dir)
+    return classifier
+
+
+def check_classifier(classifier, flag: str = "--classifier", name: str | Path | None = None) -> None:
+    """A one-line ConfigError unless ``classifier`` is an attribute classifier."""
+    if getattr(classifier, "kind", None) != "classifier":
+        where = f"{flag} {name}" if name is not None else flag
+        raise ConfigError(f"{where} holds a {getattr(classifier, 'kind', 'model')}, not an attribute classifier; "
+                          "train one with `condgen classifier train`")
 
 
 def fit_plugin_from_spec(spec: PluginFitSpec, out: str | Path, *, progress: bool = True) -> tuple[Plugin, float]:
@@ -46,7 +75,7 @@ def fit_plugin_from_spec(spec: PluginFitSpec, out: str | Path, *, progress: bool
     started = time.perf_counter()
     phases = Phases(progress)
     with phases("backbone", f"loading the backbone {spec.backbone}"):
-        backbone = load(spec.backbone)
+        backbone = load_backbone(spec.backbone)
     molecules = is_molecule_model(backbone)
     spec = spec.resolved(molecules)
     with phases("data", f"loading the data: {_data_description(backbone, spec, molecules)}"):
@@ -101,7 +130,7 @@ def plugin_training_data(backbone, spec: PluginFitSpec, progress: bool
     if not spec.classifier:
         raise ConfigError(f"{spec.backbone} has no encoder: pass --classifier DIR (train one with "
                           "`condgen classifier train`) to label its samples")
-    return dataset, None, load(spec.classifier)
+    return dataset, None, load_classifier(spec.classifier)
 
 
 def calibrate_plugin(plugin: Plugin, classifier=None, per_point: int | None = None, points: int | None = None,
@@ -112,8 +141,12 @@ def calibrate_plugin(plugin: Plugin, classifier=None, per_point: int | None = No
     classifier that predicts the attributes) on its decoded examples."""
     from condgen.apps.molecules import calibrate_molecule_plugin, is_molecule_model
 
-    options = {"per_point": per_point or PER_POINT, "points": points or GRID_POINTS, "seed": seed,
-               "progress": progress}
+    per_point = PER_POINT if per_point is None else per_point
+    points = GRID_POINTS if points is None else points
+    if per_point < MIN_PER_POINT or points < 2:
+        raise ConfigError(f"calibration needs --per-point ≥ {MIN_PER_POINT} and --points ≥ 2, got {per_point} and "
+                          f"{points}")
+    options = {"per_point": per_point, "points": points, "seed": seed, "progress": progress}
     if is_molecule_model(plugin):
         if classifier is not None:
             raise ConfigError("a molecule plugin is measured by RDKit on its decoded SMILES; drop --classifier")
@@ -121,6 +154,7 @@ def calibrate_plugin(plugin: Plugin, classifier=None, per_point: int | None = No
     if classifier is None:
         raise ConfigError("pass --classifier DIR, an attribute classifier (`condgen classifier train`) that "
                           "measures the continuous attributes of decoded examples")
+    check_classifier(classifier)
     return calibrate_with_classifier(plugin, classifier, **options)
 
 
@@ -144,6 +178,8 @@ def generate(plugin: Plugin, conditions: Mapping[str, str], n: int, seed: int = 
              progress: bool = False, **decode_options):
     """``n`` examples with ``conditions`` (unset attributes drawn from their prior), seeded; exactly
     ``plugin.sample(n, conditions, generator=torch.Generator().manual_seed(seed), …)``."""
+    if n < 1:
+        raise ConfigError(f"-n must be ≥ 1, got {n}")
     return plugin.sample(n, conditions, style_scale=style_scale, generator=torch.Generator().manual_seed(seed),
                          progress=progress, **decode_options)
 

@@ -95,6 +95,8 @@ def reconstruct(model: GenerativeModel, n: int = 16, data: str | None = None, se
                 ) -> tuple[dict[str, object], float | None]:
     """``({"original": …, "reconstruction": …}, mean absolute error on [-1, 1] or None)`` for ``n`` random
     examples of ``data`` (default: the model's own training data)."""
+    if n < 1:
+        raise ConfigError(f"-n must be ≥ 1, got {n}")
     if not can_encode(model):
         raise ConfigError(f"{model.kind} has no encoder; reconstruction needs vae, beta-vae, wae, aae, cvae, "
                           "smiles-vae or smiles-aae")

@@ -85,11 +85,10 @@ class TrainConfig:
     def __post_init__(self):
         if self.out is not None:
             self.out = Path(self.out)
-        if self.steps < 0 or self.batch_size < 1 or self.sample_n < 1:
-            raise ConfigError(
-                f"TrainConfig: steps must be ≥ 0, batch_size and sample_n ≥ 1 "
-                f"(got steps={self.steps}, batch_size={self.batch_size}, sample_n={self.sample_n})"
-            )
+        if self.steps < 0 or self.batch_size < 1:
+            raise ConfigError(f"--steps must be ≥ 0 and --batch-size ≥ 1, got {self.steps} and {self.batch_size}")
+        if self.sample_n < 1:
+            raise ConfigError(f"sample_n (samples per grid) must be ≥ 1, got {self.sample_n}")
         if self.resume and self.out is None:
             raise ConfigError("TrainConfig: resume=True needs out= (the folder holding the checkpoint)")
         optim.check_schedule(self.lr_schedule, self.warmup_steps, self.min_lr_ratio, self.steps)

@@ -11,14 +11,16 @@ and ``NaN`` marks a missing value for every kind.
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import torch
 
-from condgen.errors import DataError, UnknownAttributeError
+from condgen.errors import ConfigError, DataError, UnknownAttributeError
 
 AttributeKind = Literal["binary", "continuous", "categorical"]
 KINDS: tuple[str, ...] = ("binary", "continuous", "categorical")
@@ -53,11 +55,24 @@ class Attribute:
         return len(self.categories) if self.kind == "categorical" else 1
 
 
+def did_you_mean(name: str, valid: Sequence[str]) -> str:
+    """``"; did you mean 'Smiling'?"`` when ``name`` is close to one of ``valid`` (same letters in another
+    case first, then :mod:`difflib`'s close matches), else ``""``."""
+    same_letters = [v for v in valid if v.lower() == name.lower()]
+    close = same_letters or difflib.get_close_matches(name, list(valid), n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
 @dataclass(frozen=True)
 class AttributeSchema:
-    """An ordered collection of :class:`Attribute` with lookup, validation and encoding."""
+    """An ordered collection of :class:`Attribute` with lookup, validation and encoding.
+
+    ``former_names`` maps names an attribute had in earlier versions to its name now (e.g. the digits'
+    ``digit`` → ``label``): artifacts that ask for the former name still find the column, under that name.
+    """
 
     attributes: tuple[Attribute, ...] = field(default_factory=tuple)
+    former_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "attributes", tuple(self.attributes))
@@ -83,13 +98,16 @@ class AttributeSchema:
         return self.attributes[self.index(name)]
 
     def index(self, name: str) -> int:
-        """Column of ``name``; an unknown name raises an error that lists the valid ones."""
-        try:
-            return self.names.index(name)
-        except ValueError:
-            raise UnknownAttributeError(
-                f"unknown attribute {name!r}; valid attributes: {', '.join(self.names) or '(none)'}"
-            ) from None
+        """Column of ``name`` (or of the attribute it is a former name of); an unknown name raises an error
+        that suggests a close name and lists the valid ones."""
+        names = self.names
+        if name not in names and self.former_names.get(name) in names:
+            name = self.former_names[name]
+        if name in names:
+            return names.index(name)
+        raise UnknownAttributeError(
+            f"unknown attribute {name!r}{did_you_mean(name, names)} (valid attributes: {', '.join(names) or 'none'})"
+        )
 
     def validate_names(self, names: Iterable[str]) -> list[str]:
         names = list(names)
@@ -98,8 +116,9 @@ class AttributeSchema:
         return names
 
     def subset(self, names: Sequence[str]) -> AttributeSchema:
-        """A schema with only ``names``, in that order."""
-        return AttributeSchema(tuple(self[name] for name in self.validate_names(names)))
+        """A schema with only ``names``, in that order (an attribute asked for by a former name keeps it)."""
+        return AttributeSchema(tuple(replace(self[name], name=name) for name in self.validate_names(names)),
+                               self.former_names)
 
     def columns(self, names: Sequence[str]) -> list[int]:
         return [self.index(n) for n in names]
@@ -121,7 +140,7 @@ class AttributeSchema:
                 fitted.append(replace(attribute, mean=float(observed.mean()), std=std if std > 0 else 1.0))
             else:
                 fitted.append(attribute)
-        return AttributeSchema(tuple(fitted))
+        return AttributeSchema(tuple(fitted), self.former_names)
 
     def check_values(self, values: torch.Tensor, source: str = "attribute values") -> None:
         """Raise :class:`DataError` naming the first row whose value is impossible for its kind."""
@@ -228,3 +247,158 @@ class AttributeSchema:
             else:
                 parts.append(f"{a.name} ({a.kind})")
         return ", ".join(parts)
+
+
+# -- kinds: overrides, conversion, saying what was decided ------------------------------------------------
+def parse_kinds(kinds: Mapping[str, str] | str | None, names: Sequence[str]) -> dict[str, str]:
+    """Validate a per-attribute kind override: a mapping, or ``"col=kind,col2=kind"`` from a command line.
+
+    Unknown names and kinds are a :class:`ConfigError` naming ``--kind`` (with a close name suggested)."""
+    if kinds is None:
+        return {}
+    if isinstance(kinds, str):
+        try:
+            kinds = dict(item.split("=", 1) for item in kinds.split(",") if item.strip())
+        except ValueError:
+            raise ConfigError(f"--kind expects NAME=KIND (kinds='age=continuous,hair=categorical' in Python), "
+                              f"got {kinds!r}") from None
+    parsed = {str(k).strip(): str(v).strip() for k, v in kinds.items()}
+    for name, kind in parsed.items():
+        if name not in names:
+            raise ConfigError(f"--kind {name}={kind}: unknown attribute {name!r}{did_you_mean(name, names)} "
+                              f"(attributes: {', '.join(names)})")
+        if kind not in KINDS:
+            raise ConfigError(f"--kind {name}={kind}: the kind must be one of {', '.join(KINDS)}")
+    return parsed
+
+
+def _numeric_categories(attribute: Attribute) -> torch.Tensor | None:
+    try:
+        return torch.tensor([float(c) for c in attribute.categories])
+    except ValueError:
+        return None
+
+
+def convert_kind(attribute: Attribute, column: torch.Tensor, kind: str) -> tuple[Attribute, torch.Tensor]:
+    """``attribute`` as ``kind`` and its stored values ``column [N]`` re-encoded (NaN stays missing).
+
+    Categories named by numbers become those numbers when continuous; distinct values become the
+    categories of a categorical one; binary needs values 0/1 (or two categories)."""
+    if kind == attribute.kind:
+        return attribute, column
+    present = ~torch.isnan(column)
+    if attribute.kind == "categorical":
+        numbers = _numeric_categories(attribute)
+        index = torch.nan_to_num(column, nan=0.0).long()
+        if kind == "continuous":
+            raw = numbers[index] if numbers is not None else index.float()
+            return Attribute(attribute.name, kind, description=attribute.description), \
+                torch.where(present, raw, torch.nan)
+        if len(attribute.categories) != 2:
+            raise DataError(f"--kind {attribute.name}=binary: {attribute.name!r} has {len(attribute.categories)} "
+                            f"classes ({', '.join(attribute.categories)}), a binary attribute two")
+        return Attribute(attribute.name, kind, description=attribute.description), column
+    if kind == "binary":
+        stray = present & (column != 0) & (column != 1)
+        if stray.any():
+            raise DataError(f"--kind {attribute.name}=binary: {attribute.name!r} holds {float(column[stray][0]):g}, "
+                            "a binary attribute only 0 and 1")
+        return Attribute(attribute.name, kind, description=attribute.description), column
+    if kind == "categorical":
+        distinct = torch.unique(column[present])
+        categories = tuple(f"{float(v):g}" for v in distinct)
+        if len(categories) < 2:
+            raise DataError(f"--kind {attribute.name}=categorical: {attribute.name!r} has {len(categories)} distinct "
+                            "value(s); a categorical attribute needs at least two")
+        index = torch.searchsorted(distinct, torch.nan_to_num(column, nan=float(distinct[0]))).float()
+        return Attribute(attribute.name, kind, categories, description=attribute.description), \
+            torch.where(present, index, torch.nan)
+    return Attribute(attribute.name, kind, description=attribute.description), column  # binary → continuous
+
+
+def with_kinds(schema: AttributeSchema, values: torch.Tensor, kinds: Mapping[str, str]
+               ) -> tuple[AttributeSchema, torch.Tensor]:
+    """The schema with the attributes of ``kinds`` converted (:func:`convert_kind`), and their values."""
+    attributes, columns = [], []
+    for column, attribute in enumerate(schema):
+        converted, values_column = convert_kind(attribute, values[:, column], kinds.get(attribute.name, attribute.kind))
+        attributes.append(converted)
+        columns.append(values_column)
+    converted_values = torch.stack(columns, dim=1) if columns else values
+    return AttributeSchema(tuple(attributes), schema.former_names).with_statistics(converted_values), converted_values
+
+
+def other_kind(attribute: Attribute) -> str | None:
+    """The kind a user most likely means instead (what a line about the attribute suggests with ``--kind``):
+    numbered classes may be a quantity, two named ones a yes/no, a quantity classes, a yes/no classes."""
+    if attribute.kind == "categorical":
+        if _numeric_categories(attribute) is not None:
+            return "continuous"
+        return "binary" if len(attribute.categories) == 2 else None
+    return "categorical"
+
+
+def describe_kind(attribute: Attribute) -> str:
+    """``"categorical, 10 classes"``, ``"binary, 41% positive"``, ``"continuous, mean 31.2, std 9.8"``."""
+    if attribute.kind == "categorical":
+        return f"categorical, {len(attribute.categories)} classes"
+    if attribute.kind == "binary":
+        return f"binary, {attribute.positive_rate:.0%} positive"
+    return f"continuous, mean {attribute.mean:.3g}, std {attribute.std:.3g}"
+
+
+def _in_parentheses(*parts: str) -> str:
+    parts = tuple(part for part in parts if part)
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def kind_lines(schema: AttributeSchema, reasons: Mapping[str, str], given: Iterable[str] = (),
+               group_from: int = 4) -> list[str]:
+    """One line per attribute saying its kind and why (``reasons[name]``), with the ``--kind`` that overrides
+    it (none for the attributes whose kind was ``given``): ``attribute label: categorical, 10 classes (the class
+    labels of …; override with --kind label=continuous)``. At least ``group_from`` attributes of one kind and
+    reason (CelebA's 40) share a line."""
+    given = set(given)
+    groups: dict[tuple[str, str], list[Attribute]] = {}
+    for attribute in schema:
+        reason = "as given with --kind" if attribute.name in given else reasons.get(attribute.name, "")
+        groups.setdefault((attribute.kind, reason), []).append(attribute)
+    placed: list[tuple[int, str]] = []  # (column of the first attribute, line): lines keep the schema's order
+    for (kind, reason), members in groups.items():
+        alternatives = {a.name: None if a.name in given else other_kind(a) for a in members}
+        if len(members) >= group_from:
+            alternative = alternatives[members[0].name]
+            override = f"override one with --kind NAME={alternative}" if alternative else ""
+            placed.append((schema.index(members[0].name), f"attributes {', '.join(a.name for a in members)}: "
+                           f"{kind}{_in_parentheses(reason, override)}"))
+            continue
+        for a in members:
+            override = f"override with --kind {a.name}={alternatives[a.name]}" if alternatives[a.name] else ""
+            placed.append((schema.index(a.name), f"attribute {a.name}: {describe_kind(a)}"
+                                                  f"{_in_parentheses(reason, override)}"))
+    return [line for _, line in sorted(placed)]
+
+
+# -- enough labels? -----------------------------------------------------------------------------------------
+#: Labelled examples wanted per latent dimension. Cover's theorem: up to 2·D points in general position in D
+#: dimensions can be split by a hyperplane whatever their labels, and the flow is more flexible than a
+#: hyperplane; 10 per dimension is the usual rule of thumb (events per variable) that keeps this far away.
+EXAMPLES_PER_LATENT_DIMENSION = 10
+
+
+class FewLabelsWarning(UserWarning):
+    """The labelled set is small for the latent size: a plugin can memorise it (train accuracy 1.0)."""
+
+
+def warn_if_few_labels(schema: AttributeSchema, values: torch.Tensor, latent_dim: int) -> None:
+    """Warn (one line) when an attribute has fewer than ``EXAMPLES_PER_LATENT_DIMENSION × latent_dim``
+    labelled examples in ``values [N, K]``; its train accuracy then says nothing about held-out data."""
+    wanted = EXAMPLES_PER_LATENT_DIMENSION * latent_dim
+    counts = {a.name: int((~torch.isnan(values[:, i])).sum()) for i, a in enumerate(schema)}
+    few = {name: count for name, count in counts.items() if count < wanted}
+    if few:
+        listed = ", ".join(f"{name} ({count})" for name, count in few.items())
+        warnings.warn(f"few labelled examples for a latent space of {latent_dim} dimensions: {listed}, fewer than "
+                      f"{EXAMPLES_PER_LATENT_DIMENSION} × {latent_dim} = {wanted}; the plugin can memorise them "
+                      "(even random labels reach train accuracy 1.0), so judge it on held-out data",
+                      FewLabelsWarning, stacklevel=2)

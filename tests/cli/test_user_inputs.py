@@ -3,6 +3,7 @@
 suggested, tables that are rounded and not cut, files with the usual permissions."""
 
 import json
+import logging
 import os
 import re
 
@@ -11,7 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from condgen.cli import app
-from condgen.cli.common import PIPE_WIDTH, _console
+from condgen.cli.common import PIPE_WIDTH, _console, show_library_messages
 from condgen.cli.report import print_report
 from condgen.errors import ConfigError, UnknownAttributeError
 
@@ -122,7 +123,9 @@ def test_celeba_options_kinds_and_names_on_the_command_line(tmp_path):
                                   "give each name once")
     unknown = runner.invoke(app, ["train", "vae", "--data", str(root), "--data-option", "splt=train",
                                   "--out", str(tmp_path / "y")])
-    assert "unknown option(s) splt for a CelebA folder; valid options: split, crop" in str(unknown.exception)
+    assert str(unknown.exception) == ("unknown option(s) splt for a CelebA folder; did you mean 'split'? (valid "
+                                      "options: split, crop, grayscale, limit, kinds; on the command line "
+                                      "--data-option KEY=VALUE)")
 
 
 def test_artifacts_get_the_permissions_of_the_umask(tmp_path):
@@ -135,3 +138,12 @@ def test_artifacts_get_the_permissions_of_the_umask(tmp_path):
     files = [path for path in (tmp_path / "vae").rglob("*") if path.is_file()]
     assert {"config.json", "model.safetensors", "log.csv"} <= {path.name for path in files}
     assert {oct(path.stat().st_mode & 0o777) for path in files} == {oct(0o640)}
+
+
+def test_library_messages_print_as_lines_and_warnings_say_so(capsys):
+    show_library_messages()
+    show_library_messages()  # once per process, however many commands run
+    logging.getLogger("condgen.data").info("attribute x: binary")
+    logging.getLogger("condgen.train.engine").warning("resume=True but runs/x holds no checkpoint")
+    assert capsys.readouterr().err.splitlines()[-2:] == [
+        "attribute x: binary", "warning: resume=True but runs/x holds no checkpoint"]

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -65,7 +66,8 @@ class App(typer.Typer):
 
 class _ConsoleHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        console.print(self.format(record), highlight=False, soft_wrap=True, markup=False)
+        prefix = "warning: " if record.levelno >= logging.WARNING else ""  # as Python warnings print
+        console.print(prefix + self.format(record), highlight=False, soft_wrap=True, markup=False)
 
 
 def show_library_messages() -> None:
@@ -127,9 +129,12 @@ def default_output(stem: str, modality) -> Path:
     return Path(f"{stem}{modality.suffixes[0]}")
 
 
-# -- option declarations shared by several commands ----------------------------------------------------------
-KIND_HELP = ("an attribute's kind NAME=KIND (binary, continuous, categorical), repeatable; overrides what was "
-             "inferred from the data (e.g. --kind label=continuous)")
-DATA_OPTION_HELP = ("an option of the data's reader KEY=VALUE, repeatable: CelebA split=train|valid|test, crop=148, "
-                    "limit=N, grayscale=true; image folders labels=FILE.csv, crop, limit, grayscale; IDX split=test, "
-                    "class_names=fashion-mnist")
+# -- option declarations shared by the commands that load data ---------------------------------------------
+KindOption = Annotated[list[str] | None, typer.Option(
+    "--kind", metavar="NAME=KIND", help="an attribute's kind (binary, continuous, categorical), repeatable; overrides "
+                                        "what was inferred from the data (e.g. --kind label=continuous)")]
+DataOption = Annotated[list[str] | None, typer.Option(
+    "--data-option", metavar="KEY=VALUE", help="an option of the data's reader, repeatable: CelebA "
+                                               "split=train|valid|test, crop=148, limit=N, grayscale=true; image "
+                                               "folders labels=FILE.csv, crop, limit, grayscale; IDX split=test, "
+                                               "class_names=fashion-mnist")]

@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from condgen.cli.common import (
-    DATA_OPTION_HELP,
-    KIND_HELP,
+    DataOption,
+    KindOption,
     console,
     default_output,
     out,
@@ -77,12 +77,12 @@ def train(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps")] = "auto",
     attrs: Annotated[str | None, typer.Option(help="conditional models: attributes to condition on "
                                                    "(comma-separated; default all)")] = None,
-    option: Annotated[list[str] | None, typer.Option("--option", "-o",
-                                                     help="model hyper-parameter KEY=VALUE, repeatable "
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", metavar="KEY=VALUE",
+                                                     help="model hyper-parameter, repeatable "
                                                           "(e.g. -o latent_dim=32 -o beta=4); `condgen models "
                                                           "MODEL` lists the keys")] = None,
-    kind: Annotated[list[str] | None, typer.Option("--kind", help=KIND_HELP)] = None,
-    data_option: Annotated[list[str] | None, typer.Option("--data-option", help=DATA_OPTION_HELP)] = None,
+    kind: KindOption = None,
+    data_option: DataOption = None,
     skip_bad: Annotated[bool, typer.Option(help="skip unreadable examples of your data, reporting the count")]
     = False,
     lr_schedule: Annotated[str, typer.Option(help="learning rate per step: constant, warmup (linear over "
@@ -92,9 +92,10 @@ def train(
     = 0.0,
     ema_decay: Annotated[float | None, typer.Option(help="keep an exponential moving average of the weights "
                                                          "(e.g. 0.999); the artifact then holds it")] = None,
-    group_lr: Annotated[list[str] | None, typer.Option("--group-lr", help="an optimiser group's learning rate "
-                                                       "GROUP=LR, repeatable (e.g. --group-lr generator=1e-4 "
-                                                       "--group-lr discriminator=4e-4)")] = None,
+    group_lr: Annotated[list[str] | None, typer.Option("--group-lr", metavar="GROUP=LR",
+                                                       help="an optimiser group's learning rate, repeatable (e.g. "
+                                                            "--group-lr generator=1e-4 --group-lr discriminator=4e-4)")]
+    = None,
 ) -> None:
     """Train a generative model and save it as an artifact directory (config.json + safetensors).
 
@@ -118,7 +119,8 @@ def sample(
     out_path: Annotated[Path | None, typer.Option("--out", help="file to write: a PNG grid for images, .smi for "
                                                                 "SMILES models, .csv/.npy for vectors")] = None,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="conditional models: ATTR=VALUE")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", metavar="ATTR=VALUE", help="conditional models: an "
+                                                   "attribute's value, repeatable")] = None,
 ) -> None:
     """Draw samples from a trained model and write them (PNG grid, SMILES file or table)."""
     from condgen.tasks.training import load_model, sample_model

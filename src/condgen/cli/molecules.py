@@ -21,7 +21,7 @@ def mol_sample(
                                                   "(zinc-vae)")],
     out_path: Annotated[Path, typer.Option("--out", help="file to write, one SMILES per line")],
     n: Annotated[int, typer.Option("-n", "--number", help="number of molecules")] = 1000,
-    target: Annotated[list[str] | None, typer.Option(help="plugin: target property ATTR=VALUE, repeatable "
+    target: Annotated[list[str] | None, typer.Option(metavar="ATTR=VALUE", help="plugin: target property, repeatable "
                                                           "(e.g. --target logp=3.0 --target tpsa=60)")] = None,
     temperature: Annotated[float | None, typer.Option(help="draw tokens at this temperature (1: the model's "
                                                            "distribution, 0: greedy; SMILES models: 1)")] = None,

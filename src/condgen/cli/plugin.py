@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from condgen.cli.common import (
-    DATA_OPTION_HELP,
-    KIND_HELP,
     App,
+    DataOption,
+    KindOption,
     console,
     default_output,
     out,
@@ -36,8 +36,8 @@ def plugin_fit(
     attrs: Annotated[str, typer.Option(help="attributes to control, comma-separated, e.g. smiling,eyeglasses")],
     out_dir: Annotated[Path, typer.Option("--out", help="directory that becomes the plugin artifact")],
     data: Annotated[str | None, typer.Option(help="labelled data (default: the backbone's own data set)")] = None,
-    kind: Annotated[list[str] | None, typer.Option("--kind", help=KIND_HELP)] = None,
-    data_option: Annotated[list[str] | None, typer.Option("--data-option", help=DATA_OPTION_HELP)] = None,
+    kind: KindOption = None,
+    data_option: DataOption = None,
     classifier: Annotated[str | None, typer.Option(help="GAN backbones: classifier that labels samples")] = None,
     steps: Annotated[int, typer.Option(help="flow optimisation steps")] = FIT.steps,
     batch_size: Annotated[int, typer.Option(help="batch size")] = FIT.batch_size,
@@ -105,8 +105,8 @@ def classifier_train(
     size: Annotated[int | None, typer.Option(help="image side for built-in sets")] = None,
     n: Annotated[int | None, typer.Option("-n", "--number", help="examples for built-in sets")] = None,
     seed: Annotated[int, typer.Option(help="seed (use different seeds for labeller and oracle)")] = 0,
-    kind: Annotated[list[str] | None, typer.Option("--kind", help=KIND_HELP)] = None,
-    data_option: Annotated[list[str] | None, typer.Option("--data-option", help=DATA_OPTION_HELP)] = None,
+    kind: KindOption = None,
+    data_option: DataOption = None,
 ) -> None:
     """Train an attribute classifier and print its held-out accuracy."""
     from condgen.data import load_dataset
@@ -137,7 +137,7 @@ def held_out_table(schema, scores: dict, n: int):
 
 def generate(
     plugin_dir: Annotated[str, typer.Argument(help="plugin directory or shipped name (faces-plugin, zinc-vae)")],
-    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", metavar="ATTR=VALUE", help=SET_HELP)] = None,
     n: Annotated[int, typer.Option("-n", "--number", help="number of samples")] = 64,
     out_path: Annotated[Path | None, typer.Option("--out", help="file to write: a PNG grid for images, .smi for "
                                                                 "molecules, .csv/.npy for vectors")] = None,
@@ -156,7 +156,7 @@ def generate(
 
 def edit(
     plugin_dir: Annotated[str, typer.Argument(help="plugin directory or shipped name")],
-    set_: Annotated[list[str], typer.Option("--set", help=SET_HELP)],
+    set_: Annotated[list[str], typer.Option("--set", metavar="ATTR=VALUE", help=SET_HELP)],
     out_path: Annotated[Path | None, typer.Option("--out", help="file to write: a PNG figure for images, a CSV "
                                                                 "table for molecules and vectors")] = None,
     index: Annotated[list[int] | None, typer.Option(help="edit example N of the plugin's data set, repeatable")]

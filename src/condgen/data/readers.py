@@ -28,7 +28,7 @@ import torch
 from PIL import Image, ImageOps
 
 from condgen.data.dataset import LabeledDataset
-from condgen.data.schema import Attribute, AttributeSchema, kind_lines, parse_kinds
+from condgen.data.schema import Attribute, AttributeSchema, did_you_mean, kind_lines, parse_kinds
 from condgen.errors import ConfigError, DataError
 
 #: Says what each loaded attribute is and why (the CLI prints these lines; Python shows them with logging).
@@ -263,9 +263,11 @@ def load_path(path: Path, size: int | None = None, skip_bad: bool = False, **opt
 
 
 def reject_unknown_options(options: dict, reader: str, valid: Sequence[str]) -> None:
+    """ConfigError naming the unknown ``options`` of ``reader`` (with a close valid name) and the valid ones."""
     if options:
-        raise ConfigError(f"unknown option(s) {', '.join(sorted(options))} for {reader}; "
-                          f"valid options: {', '.join(valid)}")
+        unknown = sorted(options)
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)} for {reader}{did_you_mean(unknown[0], valid)} "
+                          f"(valid options: {', '.join(valid)}; on the command line --data-option KEY=VALUE)")
 
 
 # -- scikit-learn's digits ------------------------------------------------------------------------------

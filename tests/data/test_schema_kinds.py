@@ -9,16 +9,8 @@ import pytest
 import torch
 
 from condgen.data import load_dataset, load_from_spec
-from condgen.data.schema import (
-    Attribute,
-    AttributeSchema,
-    FewLabelsWarning,
-    convert_kind,
-    did_you_mean,
-    kind_lines,
-    parse_kinds,
-    warn_if_few_labels,
-)
+from condgen.data.kinds import convert_kind, kind_lines, parse_kinds
+from condgen.data.schema import Attribute, AttributeSchema, FewLabelsWarning, did_you_mean, warn_if_few_labels
 from condgen.errors import ConfigError, DataError, UnknownAttributeError
 
 CELEBA_LIKE = AttributeSchema(tuple(Attribute(n, "binary") for n in ("Smiling", "Eyeglasses", "Wearing_Hat")))

@@ -7,8 +7,9 @@ from typing import Any
 
 import torch
 
+from condgen.data.kinds import with_kinds
 from condgen.data.modality import MODALITIES, Modality, make_modality
-from condgen.data.schema import AttributeSchema, with_kinds
+from condgen.data.schema import AttributeSchema
 from condgen.errors import DataError
 
 #: How each modality's examples are stored in ``LabeledDataset.data``.
@@ -107,7 +108,7 @@ class LabeledDataset:
 
     def with_kinds(self, kinds: dict[str, str]) -> LabeledDataset:
         """The data set with the attributes of ``kinds`` (``{"label": "continuous"}``) converted to those kinds
-        (:func:`condgen.data.schema.convert_kind`); ``spec["kinds"]`` records it so the data set rebuilds so."""
+        (:func:`condgen.data.kinds.convert_kind`); ``spec["kinds"]`` records it so the data set rebuilds so."""
         if not kinds:
             return self
         schema, values = with_kinds(self.schema, self.attributes, kinds)

@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 
 from condgen.data.dataset import LabeledDataset
+from condgen.data.kinds import parse_kinds
 from condgen.data.readers import (
     BadRows,
     SkippedRowsWarning,
@@ -43,7 +44,7 @@ from condgen.data.readers import (
     read_images,
     reject_unknown_options,
 )
-from condgen.data.schema import Attribute, AttributeSchema, parse_kinds
+from condgen.data.schema import Attribute, AttributeSchema
 from condgen.errors import DataError
 
 DEFAULT_LABELS = "attributes.csv"

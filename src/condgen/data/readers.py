@@ -28,7 +28,8 @@ import torch
 from PIL import Image, ImageOps
 
 from condgen.data.dataset import LabeledDataset
-from condgen.data.schema import Attribute, AttributeSchema, did_you_mean, kind_lines, parse_kinds
+from condgen.data.kinds import kind_lines, parse_kinds
+from condgen.data.schema import Attribute, AttributeSchema, did_you_mean
 from condgen.errors import ConfigError, DataError
 
 #: Says what each loaded attribute is and why (the CLI prints these lines; Python shows them with logging).

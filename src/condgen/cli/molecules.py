@@ -12,7 +12,7 @@ from rich.table import Table
 from condgen.cli.common import App, console, out, parse_assignments
 
 mol_app = App(help="Molecules: sample SMILES models (with target properties), MOSES metrics, properties.",
-                      no_args_is_help=True)
+              no_args_is_help=True)
 
 
 @mol_app.command("sample")

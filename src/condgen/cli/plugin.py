@@ -22,9 +22,9 @@ from condgen.cli.common import (
 from condgen.plugin.fit_spec import PluginFitSpec
 
 plugin_app = App(help="Fit a plugin that makes chosen attributes of a frozen model controllable.",
-                         no_args_is_help=True)
+                 no_args_is_help=True)
 classifier_app = App(help="Attribute classifiers: label GAN samples for a plugin, or judge results.",
-                             no_args_is_help=True)
+                     no_args_is_help=True)
 SET_HELP = "attribute value ATTR=VALUE (binary: 1/0 or yes/no; continuous: a number), repeatable"
 #: The defaults of `plugin fit` are those of the fit spec, written once.
 FIT = PluginFitSpec

@@ -196,10 +196,9 @@ def _infer_kind(present: Sequence[str]) -> tuple[str, str]:
     distinct = set(numbers)
     words = [c.lower() for c in present if _number(c) is None]
     binary_numbers = any(distinct <= allowed for allowed in BINARY_NUMBERS)
-    if binary_numbers and words and all(w in BINARY_WORDS for w in words):
-        return "binary", "inferred from values yes/no" + (f" and {_span(distinct)}" if distinct else "")
-    if binary_numbers and not words:
-        return "binary", f"inferred from values {_span(distinct)}"
+    if binary_numbers and all(w in BINARY_WORDS for w in words):
+        shown = ([_span(distinct)] if distinct else []) + (["yes/no"] if words else [])
+        return "binary", f"inferred from values {' and '.join(shown)}"
     if 2 * len(numbers) <= len(present):
         return "categorical", "inferred from text values"
     # mostly numbers: the few words are typos (bad rows)
@@ -210,7 +209,7 @@ def _infer_kind(present: Sequence[str]) -> tuple[str, str]:
     return "continuous", f"inferred from numbers, {len(distinct)} distinct"
 
 
-def _warn_if_stray(csv_path: Path, name: str, cells: Sequence[str], wheres: Sequence[str], kind: str) -> None:
+def _warn_if_stray(name: str, cells: Sequence[str], wheres: Sequence[str], kind: str) -> None:
     """Warn when a column is 0/1 (or -1/1) but for a few values, which keep it from being binary."""
     numbers = [_number(c) for c in cells]
     present = [n for n in numbers if n is not None]
@@ -246,7 +245,7 @@ def infer_schema(
         else:
             kind, reasons[name] = _infer_kind(present)
             if kind != "binary":
-                _warn_if_stray(csv_path, name, cells, wheres or [str(csv_path)] * len(cells), kind)
+                _warn_if_stray(name, cells, wheres or [str(csv_path)] * len(cells), kind)
         categories: tuple[str, ...] = ()
         if kind == "categorical":
             distinct = set(present)

@@ -1,5 +1,6 @@
 """A mini CelebA written in the published file formats: labels, partial labels, splits, bad input."""
 
+import logging
 import math
 
 import pytest
@@ -9,7 +10,7 @@ from PIL import Image
 from condgen.data import load_dataset, load_from_spec
 from condgen.data.celeba import load_celeba
 from condgen.data.readers import SkippedRowsWarning
-from condgen.errors import ConfigError, DataError
+from condgen.errors import ConfigError, DataError, UnknownAttributeError
 
 NAMES = ["5_o_Clock_Shadow", "Arched_Eyebrows", "Smiling", "Young"]
 LABELS = [  # 0 = not annotated (partial labels)
@@ -145,3 +146,20 @@ def test_skip_bad(tmp_path):
     assert len(data) == 4  # 000006.jpg is not in the partition file, 000002.jpg is corrupt
     kept = expected_attributes([LABELS[i] for i in (0, 2, 3, 4)])
     assert torch.allclose(data.attributes, kept, equal_nan=True)
+
+
+def test_kinds_are_said_on_one_line_overridable_and_names_suggested(tmp_path, caplog):
+    root = make_celeba(tmp_path / "celeba")
+    with caplog.at_level(logging.INFO, logger="condgen.data"):
+        load_dataset(str(root))
+        caplog.clear()
+        data = load_dataset(str(root), kinds={"Young": "categorical"})
+        assert caplog.messages[-1] == "attribute Young: categorical, 2 classes (as given with --kind)"
+        caplog.clear()
+        load_dataset(str(root))
+    assert caplog.messages == ["attributes 5_o_Clock_Shadow, Arched_Eyebrows, Smiling, Young: binary (CelebA labels "
+                               "1/-1 of list_attr_celeba.txt; override one with --kind NAME=categorical)"]
+    assert data.schema["Young"].categories == ("0", "1") and data.spec["kinds"] == {"Young": "categorical"}
+    assert load_from_spec(data.spec).schema == data.schema
+    with pytest.raises(UnknownAttributeError, match="unknown attribute 'smiling'; did you mean 'Smiling'"):
+        data.select_attributes(["smiling"])

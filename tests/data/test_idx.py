@@ -1,6 +1,7 @@
 """MNIST-style IDX files written byte by byte: plain, gzipped, both splits, and broken files."""
 
 import gzip
+import logging
 import struct
 
 import numpy as np
@@ -95,3 +96,13 @@ def test_bad_files(tmp_path):
     (root / "train-labels-idx1-ubyte.gz").write_bytes(b"not gzip at all")
     with pytest.raises(DataError, match=r"labels-idx1-ubyte.gz: cannot be read"):
         load_idx(root)
+
+
+def test_the_class_can_be_made_a_number_and_its_kind_is_said(tmp_path, caplog):
+    root, _, labels = make_mnist(tmp_path / "m")
+    with caplog.at_level(logging.INFO, logger="condgen.data"):
+        data = load_dataset(str(root), kinds="label=continuous")
+    assert data.schema["label"].kind == "continuous" and data.attributes[:, 0].tolist() == labels.tolist()
+    assert caplog.messages == [f"attribute label: continuous, mean {labels.mean():.3g}, std "
+                               f"{labels.std(ddof=1):.3g} (as given with --kind)"]
+    assert load_from_spec(data.spec).schema == data.schema

@@ -1,5 +1,6 @@
 """Image folder + attribute CSV: values, attribute typing, resizing, and every bad-input case."""
 
+import logging
 import math
 
 import numpy as np
@@ -66,7 +67,8 @@ def test_csv_path_kinds_override_and_numeric_category_order(tmp_path):
     assert data.schema["digit"].categories == ("2", "10")  # numeric order, not "10" < "2"
     assert data.attributes[:, 0].tolist() == [1, 0, 0]
     assert data.schema["score"].kind == "continuous"
-    with pytest.raises(ConfigError, match="colour.*columns: digit, score"):
+    with pytest.raises(ConfigError, match=r"--kind colour=binary: unknown attribute .colour. "
+                                          r"\(attributes: digit, score\)"):
         load_image_folder(root, kinds={"colour": "binary"})
     with pytest.raises(ConfigError, match="must be one of"):
         load_image_folder(root, kinds={"digit": "ordinal"})
@@ -198,3 +200,34 @@ def test_exif_rotation_is_applied(tmp_path):
     data = load_image_folder(root)
     assert data.data.shape == (1, 3, 8, 4)
     assert data.data[0, :, :3].float().mean() > 200 and data.data[0, :, 5:].float().mean() < 50  # white on top
+
+
+def test_whole_numbers_with_few_values_are_classes_and_each_kind_is_said(tmp_path, caplog):
+    lines = ["f,digit,count,smiling,hair"]
+    lines += [f"{i}.png,{i % 10},{i},{i % 2},{'ab'[i % 2]}" for i in range(24)]
+    with caplog.at_level(logging.INFO, logger="condgen.data"):
+        data = load_image_folder(make_folder(tmp_path / "f", lines))
+    assert [(a.name, a.kind) for a in data.schema] == [("digit", "categorical"), ("count", "continuous"),
+                                                        ("smiling", "binary"), ("hair", "categorical")]
+    assert data.schema["digit"].categories == tuple("0123456789")
+    assert caplog.messages == [
+        "attribute digit: categorical, 10 classes (inferred from whole numbers 0–9, 10 distinct; override with "
+        "--kind digit=continuous)",
+        "attribute count: continuous, mean 11.5, std 7.07 (inferred from numbers, 24 distinct; override with "
+        "--kind count=categorical)",  # more than 20 distinct whole numbers: a quantity
+        "attribute smiling: binary, 50% positive (inferred from values 0/1; override with --kind smiling=categorical)",
+        "attribute hair: categorical, 2 classes (inferred from text values; override with --kind hair=binary)",
+    ]
+
+
+def test_a_stray_value_in_a_binary_looking_column_is_said_with_its_line(tmp_path):
+    lines = ["f,smiling"] + [f"{i}.png,{2 if i == 5 else i % 2}" for i in range(30)]
+    root = make_folder(tmp_path / "f", lines)
+    with pytest.warns(UserWarning, match=r"attributes.csv:7: column 'smiling' holds only 0/1 but for 1 value\(s\) "
+                                         r"such as 2, so it is categorical, not binary; fix the data, or use --kind "
+                                         "smiling=binary"):
+        data = load_image_folder(root)
+    assert data.schema["smiling"].categories == ("0", "1", "2")
+    with pytest.warns(SkippedRowsWarning, match="attributes.csv:7: column 'smiling' .binary.: '2' is not 0 or 1"):
+        binary = load_image_folder(root, kinds={"smiling": "binary"}, skip_bad=True)
+    assert len(binary) == 29 and binary.schema["smiling"].kind == "binary"

@@ -22,7 +22,7 @@ def test_digits_end_to_end():
     expected = np.round(reference.images * 255 / 16).astype(np.uint8)
     assert torch.equal(data.data[:, 0], torch.from_numpy(expected))
     assert int(data.data.max()) == 255
-    assert data.schema["digit"].kind == "categorical" and data.schema["digit"].categories == tuple("0123456789")
+    assert data.schema["label"].kind == "categorical" and data.schema["label"].categories == tuple("0123456789")
     assert data.attributes[:, 0].tolist() == reference.target.tolist()
     assert data.spec == {"name": "digits", "size": 8, "modality": "images"}
     assert torch.equal(load_from_spec(data.spec).data, data.data)

@@ -9,15 +9,13 @@ from __future__ import annotations
 import sys
 import warnings
 
-import typer
-
 from condgen.cli import models as _models
 from condgen.cli import molecules as _molecules
 from condgen.cli import plugin as _plugin
-from condgen.cli.common import console
+from condgen.cli.common import App, console
 from condgen.errors import CondgenError
 
-app = typer.Typer(
+app = App(
     name="condgen",
     help="Deep conditional generative models: train backbones, fit plugins that steer them, evaluate.",
     no_args_is_help=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,16 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from condgen.cli.common import console, default_output, out, parse_assignments, parse_options
+from condgen.cli.common import (
+    DataOption,
+    KindOption,
+    console,
+    default_output,
+    out,
+    parse_assignments,
+    parse_data_options,
+    parse_options,
+)
 
 DATA_HELP = "built-in data set name (see `condgen datasets`) or a path to your own data"
 
@@ -28,6 +38,30 @@ def datasets() -> None:
     out.print(table)
 
 
+def list_models(
+    name: Annotated[str | None, typer.Argument(help="a model: list the -o keys it takes and their defaults")] = None,
+) -> None:
+    """List the models `condgen train` builds; with a model's name, its -o KEY=VALUE hyper-parameters."""
+    from condgen.models.factory import MODEL_NAMES, option_defaults
+
+    if name is None:
+        table = Table(title="models (`condgen models NAME` lists a model's -o keys)")
+        table.add_column("name")
+        table.add_column("what")
+        for model, description in MODEL_NAMES.items():
+            table.add_row(model, description)
+    else:
+        table = Table(title=f"condgen train {name} -o KEY=VALUE")
+        table.add_column("key")
+        table.add_column("default (JSON)")
+        for key, value in option_defaults(name).items():
+            table.add_row(key, value if isinstance(value, str) else json.dumps(value))
+    out.print(table)
+    if name is not None:
+        out.print("The data decides the shape of the examples (and arch: mlp below 16 px); null: the model's "
+                  "choice.", highlight=False)
+
+
 def train(
     model: Annotated[str, typer.Argument(help="vae, beta-vae, wae, aae, gan, dcgan, lsgan, wgan, wgan-gp, "
                                                "hinge-gan, cvae, cgan; for SMILES (--data moses or a .smi/.csv "
@@ -37,7 +71,7 @@ def train(
     steps: Annotated[int, typer.Option(help="optimisation steps")] = 5000,
     batch_size: Annotated[int, typer.Option(help="global batch size (split across DDP ranks)")] = 64,
     size: Annotated[int | None, typer.Option(help="image side in pixels (e.g. 32 or 64)")] = None,
-    n: Annotated[int | None, typer.Option("-n", help="number of examples for built-in sets")] = None,
+    n: Annotated[int | None, typer.Option("-n", "--number", help="number of examples for built-in sets")] = None,
     seed: Annotated[int, typer.Option(help="seed of data generation and training")] = 0,
     resume: Annotated[bool, typer.Option(help="continue from the last checkpoint in --out")] = False,
     checkpoint_every: Annotated[int, typer.Option(help="steps between checkpoints")] = 500,
@@ -45,9 +79,12 @@ def train(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps")] = "auto",
     attrs: Annotated[str | None, typer.Option(help="conditional models: attributes to condition on "
                                                    "(comma-separated; default all)")] = None,
-    option: Annotated[list[str] | None, typer.Option("--option", "-o",
-                                                     help="model hyper-parameter KEY=VALUE, repeatable "
-                                                          "(e.g. -o latent_dim=32 -o beta=4)")] = None,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", metavar="KEY=VALUE",
+                                                     help="model hyper-parameter, repeatable "
+                                                          "(e.g. -o latent_dim=32 -o beta=4); `condgen models "
+                                                          "MODEL` lists the keys")] = None,
+    kind: KindOption = None,
+    data_option: DataOption = None,
     skip_bad: Annotated[bool, typer.Option(help="skip unreadable examples of your data, reporting the count")]
     = False,
     lr_schedule: Annotated[str, typer.Option(help="learning rate per step: constant, warmup (linear over "
@@ -57,9 +94,10 @@ def train(
     = 0.0,
     ema_decay: Annotated[float | None, typer.Option(help="keep an exponential moving average of the weights "
                                                          "(e.g. 0.999); the artifact then holds it")] = None,
-    group_lr: Annotated[list[str] | None, typer.Option("--group-lr", help="an optimiser group's learning rate "
-                                                       "GROUP=LR, repeatable (e.g. --group-lr generator=1e-4 "
-                                                       "--group-lr discriminator=4e-4)")] = None,
+    group_lr: Annotated[list[str] | None, typer.Option("--group-lr", metavar="GROUP=LR",
+                                                       help="an optimiser group's learning rate, repeatable (e.g. "
+                                                            "--group-lr generator=1e-4 --group-lr discriminator=4e-4)")]
+    = None,
 ) -> None:
     """Train a generative model and save it as an artifact directory (config.json + safetensors).
 
@@ -72,17 +110,19 @@ def train(
         checkpoint_every=checkpoint_every, sample_every=sample_every, device=device, attributes=attrs,
         options=parse_options(option), skip_bad=skip_bad, lr_schedule=lr_schedule, warmup_steps=warmup_steps,
         min_lr_ratio=min_lr_ratio, ema_decay=ema_decay, group_lr=parse_assignments(group_lr, "--group-lr"),
+        data_options=parse_data_options(data_option, kind),
     )
     console.print(f"saved {model} to [bold]{result.out}[/] after {result.steps_done} steps")
 
 
 def sample(
     model_dir: Annotated[str, typer.Argument(help="model directory, or the name of a shipped model")],
-    n: Annotated[int, typer.Option("-n", help="number of samples")] = 64,
+    n: Annotated[int, typer.Option("-n", "--number", help="number of samples")] = 64,
     out_path: Annotated[Path | None, typer.Option("--out", help="file to write: a PNG grid for images, .smi for "
                                                                 "SMILES models, .csv/.npy for vectors")] = None,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="conditional models: ATTR=VALUE")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", metavar="ATTR=VALUE", help="conditional models: an "
+                                                   "attribute's value, repeatable")] = None,
 ) -> None:
     """Draw samples from a trained model and write them (PNG grid, SMILES file or table)."""
     from condgen.tasks.training import load_model, sample_model
@@ -99,7 +139,7 @@ def reconstruct(
     out_path: Annotated[Path | None, typer.Option("--out", help="file to write: one row per example, original "
                                                                 "then reconstruction (PNG for images, CSV "
                                                                 "otherwise)")] = None,
-    n: Annotated[int, typer.Option("-n", help="number of examples")] = 16,
+    n: Annotated[int, typer.Option("-n", "--number", help="number of examples")] = 16,
     data: Annotated[str | None, typer.Option(help="data to reconstruct (default: the model's own)")] = None,
     seed: Annotated[int, typer.Option(help="which examples to take")] = 0,
 ) -> None:
@@ -116,6 +156,7 @@ def reconstruct(
 
 def register(app: typer.Typer) -> None:
     app.command()(datasets)
+    app.command("models")(list_models)
     app.command()(train)
     app.command()(sample)
     app.command()(reconstruct)

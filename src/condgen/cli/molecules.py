@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from condgen.cli.common import console, out, parse_assignments
+from condgen.cli.common import App, console, out, parse_assignments
 
-mol_app = typer.Typer(help="Molecules: sample SMILES models (with target properties), MOSES metrics, properties.",
-                      no_args_is_help=True)
+mol_app = App(help="Molecules: sample SMILES models (with target properties), MOSES metrics, properties.",
+              no_args_is_help=True)
 
 
 @mol_app.command("sample")
@@ -20,8 +20,8 @@ def mol_sample(
     model_dir: Annotated[str, typer.Argument(help="SMILES model or molecule plugin directory, or a shipped name "
                                                   "(zinc-vae)")],
     out_path: Annotated[Path, typer.Option("--out", help="file to write, one SMILES per line")],
-    n: Annotated[int, typer.Option("-n", help="number of molecules")] = 1000,
-    target: Annotated[list[str] | None, typer.Option(help="plugin: target property ATTR=VALUE, repeatable "
+    n: Annotated[int, typer.Option("-n", "--number", help="number of molecules")] = 1000,
+    target: Annotated[list[str] | None, typer.Option(metavar="ATTR=VALUE", help="plugin: target property, repeatable "
                                                           "(e.g. --target logp=3.0 --target tpsa=60)")] = None,
     temperature: Annotated[float | None, typer.Option(help="draw tokens at this temperature (1: the model's "
                                                            "distribution, 0: greedy; SMILES models: 1)")] = None,

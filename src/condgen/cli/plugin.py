@@ -8,13 +8,23 @@ from typing import Annotated
 
 import typer
 
-from condgen.cli.common import console, default_output, parse_assignments, split_names
+from condgen.cli.common import (
+    App,
+    DataOption,
+    KindOption,
+    console,
+    default_output,
+    out,
+    parse_assignments,
+    parse_data_options,
+    split_names,
+)
 from condgen.plugin.fit_spec import PluginFitSpec
 
-plugin_app = typer.Typer(help="Fit a plugin that makes chosen attributes of a frozen model controllable.",
-                         no_args_is_help=True)
-classifier_app = typer.Typer(help="Attribute classifiers: label GAN samples for a plugin, or judge results.",
-                             no_args_is_help=True)
+plugin_app = App(help="Fit a plugin that makes chosen attributes of a frozen model controllable.",
+                 no_args_is_help=True)
+classifier_app = App(help="Attribute classifiers: label GAN samples for a plugin, or judge results.",
+                     no_args_is_help=True)
 SET_HELP = "attribute value ATTR=VALUE (binary: 1/0 or yes/no; continuous: a number), repeatable"
 #: The defaults of `plugin fit` are those of the fit spec, written once.
 FIT = PluginFitSpec
@@ -26,6 +36,8 @@ def plugin_fit(
     attrs: Annotated[str, typer.Option(help="attributes to control, comma-separated, e.g. smiling,eyeglasses")],
     out_dir: Annotated[Path, typer.Option("--out", help="directory that becomes the plugin artifact")],
     data: Annotated[str | None, typer.Option(help="labelled data (default: the backbone's own data set)")] = None,
+    kind: KindOption = None,
+    data_option: DataOption = None,
     classifier: Annotated[str | None, typer.Option(help="GAN backbones: classifier that labels samples")] = None,
     steps: Annotated[int, typer.Option(help="flow optimisation steps")] = FIT.steps,
     batch_size: Annotated[int, typer.Option(help="batch size")] = FIT.batch_size,
@@ -50,7 +62,8 @@ def plugin_fit(
     from condgen.plugin.fit_spec import recorded_phases
     from condgen.tasks.plugins import fit_plugin_from_spec
 
-    spec = PluginFitSpec(backbone=backbone_dir, attributes=tuple(split_names(attrs)), data=data, classifier=classifier,
+    spec = PluginFitSpec(backbone=backbone_dir, attributes=tuple(split_names(attrs)), data=data,
+                         data_options=parse_data_options(data_option, kind), classifier=classifier,
                          steps=steps, batch_size=batch_size, n_latents=n_latents, seed=seed, coupling=coupling,
                          sigma=sigma, labels=labels, calibrate=calibrate, copy_backbone=copy_backbone)
     _, seconds = fit_plugin_from_spec(spec, out_dir)
@@ -97,25 +110,42 @@ def classifier_train(
     arch: Annotated[str, typer.Option(help="conv-small, conv-wide or mlp")] = "conv-small",
     steps: Annotated[int, typer.Option(help="optimisation steps")] = 1500,
     size: Annotated[int | None, typer.Option(help="image side for built-in sets")] = None,
-    n: Annotated[int | None, typer.Option("-n", help="examples for built-in sets")] = None,
+    n: Annotated[int | None, typer.Option("-n", "--number", help="examples for built-in sets")] = None,
     seed: Annotated[int, typer.Option(help="seed (use different seeds for labeller and oracle)")] = 0,
+    kind: KindOption = None,
+    data_option: DataOption = None,
 ) -> None:
     """Train an attribute classifier and print its held-out accuracy."""
     from condgen.data import load_dataset
     from condgen.evaluation.classifiers import train_classifier
 
-    train_set, held_out = load_dataset(data, n=n, size=size).split(0.9, seed=seed)
+    dataset = load_dataset(data, n=n, size=size, **parse_data_options(data_option, kind))
+    train_set, held_out = dataset.split(0.9, seed=seed)
     model = train_classifier(train_set, split_names(attrs) or None, arch=arch, steps=steps, seed=seed,
                              out=out_dir, progress=True)
-    for name, value in model.evaluate(held_out).items():
-        console.print(f"  {name}: {value}")
+    out.print(held_out_table(model.schema, model.evaluate(held_out), len(held_out)))
     console.print(f"saved classifier to [bold]{out_dir}[/]")
+
+
+def held_out_table(schema, scores: dict, n: int):
+    """The classifier's held-out quality, one row per attribute: accuracy, or MAE and R² (3 decimals)."""
+    from rich.table import Table
+
+    table = Table(title=f"held-out quality ({n} examples)")
+    for column in ("attribute", "kind", "accuracy", "MAE", "R²"):
+        table.add_column(column, justify="left" if column in ("attribute", "kind") else "right")
+    for attribute in schema:
+        score = scores[attribute.name]
+        cells = ("-", f"{score['mae']:.3f}", f"{score['r2']:.3f}") if isinstance(score, dict) else \
+            (f"{score:.3f}", "-", "-")
+        table.add_row(attribute.name, attribute.kind, *cells)
+    return table
 
 
 def generate(
     plugin_dir: Annotated[str, typer.Argument(help="plugin directory or shipped name (faces-plugin, zinc-vae)")],
-    set_: Annotated[list[str] | None, typer.Option("--set", help=SET_HELP)] = None,
-    n: Annotated[int, typer.Option("-n", help="number of samples")] = 64,
+    set_: Annotated[list[str] | None, typer.Option("--set", metavar="ATTR=VALUE", help=SET_HELP)] = None,
+    n: Annotated[int, typer.Option("-n", "--number", help="number of samples")] = 64,
     out_path: Annotated[Path | None, typer.Option("--out", help="file to write: a PNG grid for images, .smi for "
                                                                 "molecules, .csv/.npy for vectors")] = None,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
@@ -133,7 +163,7 @@ def generate(
 
 def edit(
     plugin_dir: Annotated[str, typer.Argument(help="plugin directory or shipped name")],
-    set_: Annotated[list[str], typer.Option("--set", help=SET_HELP)],
+    set_: Annotated[list[str], typer.Option("--set", metavar="ATTR=VALUE", help=SET_HELP)],
     out_path: Annotated[Path | None, typer.Option("--out", help="file to write: a PNG figure for images, a CSV "
                                                                 "table for molecules and vectors")] = None,
     index: Annotated[list[int] | None, typer.Option(help="edit example N of the plugin's data set, repeatable")]

@@ -23,11 +23,12 @@ from __future__ import annotations
 import csv
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from condgen.data.dataset import LabeledDataset
 from condgen.data.image_folder import LabelRow, assemble_dataset
-from condgen.data.readers import BadRows, check_positive, reject_unknown_options
+from condgen.data.readers import BadRows, check_positive, finish_labels, reject_unknown_options
 from condgen.data.schema import Attribute, AttributeSchema
 from condgen.errors import ConfigError, DataError
 
@@ -105,6 +106,7 @@ def load_celeba(
     crop: int | None = None,
     grayscale: bool = False,
     limit: int | None = None,
+    kinds: Mapping[str, str] | str | None = None,
     **unknown,
 ) -> LabeledDataset:
     """Load a CelebA folder (layout and label conventions in the module docstring).
@@ -118,11 +120,12 @@ def load_celeba(
         crop: cut the centre ``crop × crop`` square first (e.g. 148 keeps the face, drops background).
         grayscale: 1-channel images instead of RGB.
         limit: use only the first ``limit`` usable rows.
+        kinds: per-attribute kind override (:meth:`LabeledDataset.with_kinds`), e.g. ``{"Smiling": "categorical"}``.
 
     Returns:
         LabeledDataset with ``uint8 [N, C, S, S]`` images and 40 binary attributes (NaN = missing).
     """
-    reject_unknown_options(unknown, "a CelebA folder", ["split", "crop", "grayscale", "limit"])
+    reject_unknown_options(unknown, "a CelebA folder", ["split", "crop", "grayscale", "limit", "kinds"])
     path = Path(path)
     for name, value in (("size", size), ("crop", crop)):
         check_positive(name, value)
@@ -169,6 +172,6 @@ def load_celeba(
     extras = {"crop": crop, "grayscale": grayscale or None, "limit": limit, "skip_bad": skip_bad or None}
     spec.update({k: v for k, v in extras.items() if v is not None})
     named = {Path(os.path.normpath(image_dir / tokens[0])) for _, tokens in table}
-    return assemble_dataset(rows, schema, attribute_file, bad, len(table_in_split) + unassigned, spec,
-                            named, {image_dir},
-                            size=size, grayscale=grayscale, crop=crop, limit=limit)
+    dataset = assemble_dataset(rows, schema, attribute_file, bad, len(table_in_split) + unassigned, spec,
+                               named, {image_dir}, size=size, grayscale=grayscale, crop=crop, limit=limit)
+    return finish_labels(dataset, dict.fromkeys(names, f"CelebA labels 1/-1 of {attribute_file.name}"), kinds)

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from condgen.data.kinds import with_kinds
 from condgen.data.modality import MODALITIES, Modality, make_modality
 from condgen.data.schema import AttributeSchema
 from condgen.errors import DataError
@@ -67,6 +68,12 @@ class LabeledDataset:
     def __len__(self) -> int:
         return self.data.shape[0]
 
+    def __repr__(self) -> str:
+        """``LabeledDataset('faces': 96 images [3, 32, 32]; smiling (binary), …)`` — never the tensors."""
+        attributes = ", ".join(f"{a.name} ({a.kind})" for a in self.schema) or "no attributes"
+        return (f"LabeledDataset({self.name!r}: {len(self)} {self._modality.name} {list(self.example_shape)}; "
+                f"{attributes})")
+
     @property
     def modality(self) -> Modality:
         """What the examples are (:mod:`condgen.data.modality`), from ``spec["modality"]``."""
@@ -98,6 +105,23 @@ class LabeledDataset:
     def select_attributes(self, names: list[str]) -> LabeledDataset:
         columns = self.schema.columns(names)
         return LabeledDataset(self.data, self.attributes[:, columns], self.schema.subset(names), dict(self.spec))
+
+    def with_kinds(self, kinds: dict[str, str]) -> LabeledDataset:
+        """The data set with the attributes of ``kinds`` (``{"label": "continuous"}``) converted to those kinds
+        (:func:`condgen.data.kinds.convert_kind`); ``spec["kinds"]`` records it so the data set rebuilds so."""
+        if not kinds:
+            return self
+        schema, values = with_kinds(self.schema, self.attributes, kinds)
+        return LabeledDataset(self.data, values, schema, {**self.spec, "kinds": dict(kinds)})
+
+
+def spec_with_options(spec: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """A data spec with reader ``options`` added (as :func:`condgen.data.load_from_spec` reads it); ``kinds``
+    add to the spec's own instead of replacing them."""
+    merged = {**spec, **options}
+    if "kinds" in options:
+        merged["kinds"] = {**spec.get("kinds", {}), **options["kinds"]}
+    return merged
 
 
 def images_to_uint8(x: torch.Tensor) -> torch.Tensor:

@@ -15,14 +15,14 @@ import gzip
 import math
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from condgen.data.dataset import LabeledDataset
-from condgen.data.readers import check_positive, reject_unknown_options, resize_batch
+from condgen.data.readers import CLASS_ATTRIBUTE, check_positive, finish_labels, reject_unknown_options, resize_batch
 from condgen.data.schema import Attribute, AttributeSchema
 from condgen.errors import ConfigError, DataError
 
@@ -78,6 +78,7 @@ def load_idx(
     skip_bad: bool = False,
     split: str = "train",
     class_names: Sequence[str] | str | None = None,
+    kinds: Mapping[str, str] | str | None = None,
     **unknown,
 ) -> LabeledDataset:
     """Load the ``split`` images and labels of an IDX folder.
@@ -90,11 +91,13 @@ def load_idx(
         split: ``"train"`` (``train-*`` files) or ``"test"`` (``t10k-*`` files).
         class_names: names of the classes in label order, or ``"fashion-mnist"``; default ``"0"``,
             ``"1"``, … .
+        kinds: ``{"label": "continuous"}`` makes the class the number it is (see
+            :meth:`LabeledDataset.with_kinds`).
 
     Returns:
         LabeledDataset with ``uint8 [N, 1, S, S]`` images and one categorical attribute ``label``.
     """
-    reject_unknown_options(unknown, "IDX files", ["split", "class_names"])
+    reject_unknown_options(unknown, "IDX files", ["split", "class_names", "kinds"])
     path = Path(path)
     check_positive("size", size)
     if split not in SPLIT_PREFIXES:
@@ -123,9 +126,10 @@ def load_idx(
                         "were given")
     data = resize_batch(torch.from_numpy(images.copy())[:, None], size)
     attributes = torch.from_numpy(labels.astype(np.float32))[:, None]
-    schema = AttributeSchema((Attribute("label", "categorical", categories),))
+    schema = AttributeSchema((Attribute(CLASS_ATTRIBUTE, "categorical", categories),))
     spec = {"name": path.name, "path": str(path.resolve()), "size": size, "format": "idx", "split": split,
             "modality": "images"}
     if class_names:
         spec["class_names"] = list(class_names)
-    return LabeledDataset(data, attributes, schema.with_statistics(attributes), spec)
+    dataset = LabeledDataset(data, attributes, schema.with_statistics(attributes), spec)
+    return finish_labels(dataset, {CLASS_ATTRIBUTE: f"the class labels of {files['labels'].name}"}, kinds)

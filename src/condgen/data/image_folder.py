@@ -8,9 +8,12 @@ Layout::
       img/002.png         img/002.png,0,,black
 
 The first column is the image file name relative to the folder; every other column is an attribute.
-Each column's kind is inferred from its values (override with ``kinds={"age": "continuous"}``):
+Each column's kind is inferred from its values (override with ``kinds={"age": "continuous"}``, on the
+command line ``--kind age=continuous``), and a log line per column says which and why:
 
 * only 0/1, or only -1/1, or only yes/no/true/false → ``binary`` (-1 and no/false → 0),
+* whole numbers with at most :data:`MAX_INTEGER_CLASSES` distinct values → ``categorical`` (a class
+  column such as 0…9; a 0/1 column with a stray 2 lands here too, with a warning naming the line),
 * numbers otherwise → ``continuous``,
 * mostly non-numbers → ``categorical`` (categories sorted).
 
@@ -31,20 +34,31 @@ from pathlib import Path
 import torch
 
 from condgen.data.dataset import LabeledDataset
+from condgen.data.kinds import parse_kinds
 from condgen.data.readers import (
     BadRows,
     SkippedRowsWarning,
     check_positive,
     find_unlabeled_images,
+    finish_labels,
     read_images,
     reject_unknown_options,
 )
-from condgen.data.schema import KINDS, Attribute, AttributeSchema
-from condgen.errors import ConfigError, DataError
+from condgen.data.schema import Attribute, AttributeSchema
+from condgen.errors import DataError
 
 DEFAULT_LABELS = "attributes.csv"
 MISSING_TOKENS = frozenset({"", "nan", "na", "n/a"})
 BINARY_WORDS = {"yes": 1.0, "true": 1.0, "no": 0.0, "false": 0.0}
+BINARY_NUMBERS = (frozenset({0.0, 1.0}), frozenset({-1.0, 1.0}))
+#: A column of whole numbers with at most this many distinct values holds classes, not a measurement.
+MAX_INTEGER_CLASSES = 20
+#: A 0/1 (or -1/1) column with at most this share of other values looks binary with typos: a warning says so.
+STRAY_SHARE = 0.05
+
+
+class StrayValueWarning(UserWarning):
+    """A column that looks binary holds a few other values, so it is not taken as binary."""
 
 
 @dataclass
@@ -99,7 +113,7 @@ def load_image_folder(
     bad = BadRows(skip_bad)
     well_formed = well_formed_rows(csv_path, len(header), table, bad)
     columns = [[cells[1 + k] for _, cells in well_formed] for k in range(len(names))]
-    schema, plus_minus = infer_schema(csv_path, names, columns, kinds)
+    schema, plus_minus, reasons = infer_schema(csv_path, names, columns, kinds, [where for where, _ in well_formed])
     rows = []
     for where, cells in well_formed:
         values = parse_row(schema, cells[1:], where, bad, plus_minus)
@@ -115,8 +129,9 @@ def load_image_folder(
     spec.update({k: v for k, v in extras.items() if v is not None})
     # Unlabeled images are looked for only in the folders the CSV uses, not in unrelated sub-folders.
     folders = {row.file.parent for row in rows}
-    return assemble_dataset(rows, schema, csv_path, bad, len(table), spec, named, folders,
-                            size=size, grayscale=grayscale, crop=crop, limit=limit)
+    dataset = assemble_dataset(rows, schema, csv_path, bad, len(table), spec, named, folders,
+                               size=size, grayscale=grayscale, crop=crop, limit=limit)
+    return finish_labels(dataset, reasons, given=list(kinds))
 
 
 def read_csv_rows(csv_path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -163,26 +178,6 @@ def well_formed_rows(
     return well_formed
 
 
-def parse_kinds(kinds: Mapping[str, str] | str | None, names: Sequence[str]) -> dict[str, str]:
-    """Validate a per-column kind override (a mapping, or ``"col=kind,col2=kind"`` from a command line)."""
-    if kinds is None:
-        return {}
-    if isinstance(kinds, str):
-        try:
-            kinds = dict(item.split("=", 1) for item in kinds.split(",") if item.strip())
-        except ValueError:
-            example = "'age=continuous,hair=categorical'"
-            raise ConfigError(f"kinds must look like {example}, got {kinds!r}") from None
-    parsed = {str(k).strip(): str(v).strip() for k, v in kinds.items()}
-    for name, kind in parsed.items():
-        if name not in names:
-            raise ConfigError(f"kinds names column {name!r}, which is not in the file; "
-                              f"columns: {', '.join(names)}")
-        if kind not in KINDS:
-            raise ConfigError(f"kinds[{name!r}] must be one of {', '.join(KINDS)}, got {kind!r}")
-    return parsed
-
-
 def _number(text: str) -> float | None:
     try:
         return float(text)
@@ -190,31 +185,67 @@ def _number(text: str) -> float | None:
         return None
 
 
-def _infer_kind(present: Sequence[str]) -> str:
-    numbers = {n for n in map(_number, present) if n is not None}
+def _span(numbers: set[float]) -> str:
+    low, high = min(numbers), max(numbers)
+    return f"{low:g}–{high:g}" if len(numbers) > 2 else f"{low:g}/{high:g}"
+
+
+def _infer_kind(present: Sequence[str]) -> tuple[str, str]:
+    """The kind of a column's present cells and the reason, said in a few words."""
+    numbers = [n for n in map(_number, present) if n is not None]
+    distinct = set(numbers)
     words = [c.lower() for c in present if _number(c) is None]
-    binary_numbers = numbers <= {0.0, 1.0} or numbers <= {-1.0, 1.0}
+    binary_numbers = any(distinct <= allowed for allowed in BINARY_NUMBERS)
     if binary_numbers and all(w in BINARY_WORDS for w in words):
-        return "binary"
-    if 2 * (len(present) - len(words)) > len(present):  # mostly numbers: the few words are typos (bad rows)
-        return "binary" if binary_numbers else "continuous"
-    return "categorical"
+        shown = ([_span(distinct)] if distinct else []) + (["yes/no"] if words else [])
+        return "binary", f"inferred from values {' and '.join(shown)}"
+    if 2 * len(numbers) <= len(present):
+        return "categorical", "inferred from text values"
+    # mostly numbers: the few words are typos (bad rows)
+    if binary_numbers:
+        return "binary", f"inferred from values {_span(distinct)}"
+    if all(n.is_integer() for n in distinct) and len(distinct) <= MAX_INTEGER_CLASSES:
+        return "categorical", f"inferred from whole numbers {_span(distinct)}, {len(distinct)} distinct"
+    return "continuous", f"inferred from numbers, {len(distinct)} distinct"
+
+
+def _warn_if_stray(name: str, cells: Sequence[str], wheres: Sequence[str], kind: str) -> None:
+    """Warn when a column is 0/1 (or -1/1) but for a few values, which keep it from being binary."""
+    numbers = [_number(c) for c in cells]
+    present = [n for n in numbers if n is not None]
+    for allowed in BINARY_NUMBERS:
+        stray = [i for i, n in enumerate(numbers) if n is not None and n not in allowed]
+        if stray and len(stray) <= max(1.0, STRAY_SHARE * len(present)) and len(set(present) & allowed) == 2:
+            first = stray[0]
+            warnings.warn(f"{wheres[first]}: column {name!r} holds only {'/'.join(f'{v:g}' for v in sorted(allowed))} "
+                          f"but for {len(stray)} value(s) such as {numbers[first]:g}, so it is {kind}, not binary; "
+                          f"fix the data, or use --kind {name}=binary (rows with other values are then bad rows)",
+                          StrayValueWarning, stacklevel=3)
+            return
 
 
 def infer_schema(
-    csv_path: Path, names: Sequence[str], columns: Sequence[Sequence[str]], kinds: Mapping[str, str]
-) -> tuple[AttributeSchema, set[str]]:
+    csv_path: Path, names: Sequence[str], columns: Sequence[Sequence[str]], kinds: Mapping[str, str],
+    wheres: Sequence[str] | None = None,
+) -> tuple[AttributeSchema, set[str], dict[str, str]]:
     """The schema of CSV columns (cells as text), each kind from ``kinds`` or inferred from its values.
 
-    Also returns the names of the binary columns written as -1/1 (where a 0 is an error, not a label).
+    Also returns the names of the binary columns written as -1/1 (where a 0 is an error, not a label) and,
+    for every inferred column, the reason for its kind (``"inferred from values 0/1"``). ``wheres`` (the
+    ``file:line`` of each row) lets a warning about a stray value in a binary-looking column name its line.
     """
-    attributes, plus_minus = [], set()
+    attributes, plus_minus, reasons = [], set(), {}
     for name, cells in zip(names, columns, strict=True):
         present = [c for c in cells if c.lower() not in MISSING_TOKENS]
         if name not in kinds and not present:
             raise DataError(f"{csv_path}: column {name!r} has no values, so its kind is unknown; "
-                            f"give it with kinds={{{name!r}: 'binary'}}")
-        kind = kinds.get(name) or _infer_kind(present)
+                            f"give it with --kind {name}=binary (kinds={{{name!r}: 'binary'}} in Python)")
+        if name in kinds:
+            kind = kinds[name]
+        else:
+            kind, reasons[name] = _infer_kind(present)
+            if kind != "binary":
+                _warn_if_stray(name, cells, wheres or [str(csv_path)] * len(cells), kind)
         categories: tuple[str, ...] = ()
         if kind == "categorical":
             distinct = set(present)
@@ -226,7 +257,7 @@ def infer_schema(
         if kind == "binary" and -1.0 in map(_number, present):
             plus_minus.add(name)
         attributes.append(Attribute(name, kind, categories))
-    return AttributeSchema(tuple(attributes)), plus_minus
+    return AttributeSchema(tuple(attributes)), plus_minus, reasons
 
 
 def parse_cell(attribute: Attribute, text: str, plus_minus: bool = False) -> float:

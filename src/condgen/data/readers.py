@@ -7,16 +7,18 @@ Layouts (see :func:`load_path`):
 * an image folder with an attribute CSV, ``attributes.csv`` by default (:mod:`condgen.data.image_folder`).
 
 This module also holds what the readers share: :class:`BadRows` (fail on the first bad row, or skip
-bad rows and say how many), :func:`read_images` (Pillow → ``uint8 [N, C, S, S]``) and
-:func:`resize_batch`. Besides, :func:`load_sklearn_digits` loads scikit-learn's bundled digits.
+bad rows and say how many), :func:`read_images` (Pillow → ``uint8 [N, C, S, S]``),
+:func:`resize_batch` and :func:`finish_labels` (the ``kinds`` override, and one log line per attribute
+saying its kind and why). Besides, :func:`load_sklearn_digits` loads scikit-learn's bundled digits.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,8 +28,12 @@ import torch
 from PIL import Image, ImageOps
 
 from condgen.data.dataset import LabeledDataset
-from condgen.data.schema import Attribute, AttributeSchema
+from condgen.data.kinds import kind_lines, parse_kinds
+from condgen.data.schema import Attribute, AttributeSchema, did_you_mean
 from condgen.errors import ConfigError, DataError
+
+#: Says what each loaded attribute is and why (the CLI prints these lines; Python shows them with logging).
+logger = logging.getLogger("condgen.data")
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 LAYOUTS = ("celeba", "idx", "image-folder")
@@ -184,6 +190,17 @@ def find_unlabeled_images(folders: set[Path], labeled: set[Path]) -> list[Path]:
     return sorted(unlabeled)
 
 
+def finish_labels(dataset: LabeledDataset, reasons: Mapping[str, str],
+                  kinds: Mapping[str, str] | str | None = None, given: Sequence[str] = ()) -> LabeledDataset:
+    """Apply a ``kinds`` override (``{"label": "continuous"}``, see :meth:`LabeledDataset.with_kinds`), then log
+    one line per attribute with its kind and ``reasons[name]`` (attributes in ``given`` were set by the user)."""
+    kinds = parse_kinds(kinds, dataset.schema.names)
+    dataset = dataset.with_kinds(kinds)
+    for line in kind_lines(dataset.schema, reasons, given=[*given, *kinds]):
+        logger.info(line)
+    return dataset
+
+
 def check_positive(name: str, value: Any, unit: str = "pixels") -> None:
     """ConfigError unless ``value`` is None or a positive int (options such as size, crop, limit)."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -247,28 +264,37 @@ def load_path(path: Path, size: int | None = None, skip_bad: bool = False, **opt
 
 
 def reject_unknown_options(options: dict, reader: str, valid: Sequence[str]) -> None:
+    """ConfigError naming the unknown ``options`` of ``reader`` (with a close valid name) and the valid ones."""
     if options:
-        raise ConfigError(f"unknown option(s) {', '.join(sorted(options))} for {reader}; "
-                          f"valid options: {', '.join(valid)}")
+        unknown = sorted(options)
+        raise ConfigError(f"unknown option(s) {', '.join(unknown)} for {reader}{did_you_mean(unknown[0], valid)} "
+                          f"(valid options: {', '.join(valid)}; on the command line --data-option KEY=VALUE)")
 
 
 # -- scikit-learn's digits ------------------------------------------------------------------------------
-def load_sklearn_digits(size: int | None = None, **options) -> LabeledDataset:
+#: The class attribute of every class-labelled set (IDX files, digits) is ``label``; digits called it ``digit``
+#: before, and artifacts that ask for ``digit`` still find it.
+CLASS_ATTRIBUTE = "label"
+
+
+def load_sklearn_digits(size: int | None = None, kinds: Mapping[str, str] | str | None = None,
+                        **options) -> LabeledDataset:
     """scikit-learn's bundled 8x8 handwritten digits (1,797 images, no download).
 
     Returns a LabeledDataset with images ``uint8 [1797, 1, S, S]`` (grey levels 0…16 scaled to
-    0…255; ``S`` = ``size``, default 8, resized bilinearly) and one categorical attribute ``digit``
-    with categories ``"0"`` … ``"9"``.
+    0…255; ``S`` = ``size``, default 8, resized bilinearly) and one categorical attribute ``label``
+    with categories ``"0"`` … ``"9"`` (``kinds={"label": "continuous"}`` makes it the number 0…9).
     """
     from sklearn.datasets import load_digits
 
-    reject_unknown_options(options, "digits", ["size"])
+    reject_unknown_options(options, "digits", ["size", "kinds"])
     check_positive("size", size)
     bunch = load_digits()
     images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None]
     data = resize_batch(torch.from_numpy(images), size)
     attributes = torch.from_numpy(bunch.target.astype(np.float32))[:, None]
-    schema = AttributeSchema((Attribute("digit", "categorical", tuple(str(d) for d in range(10)),
-                                        description="the handwritten digit"),))
-    return LabeledDataset(data, attributes, schema.with_statistics(attributes),
-                          {"name": "digits", "size": size, "modality": "images"})
+    schema = AttributeSchema((Attribute(CLASS_ATTRIBUTE, "categorical", tuple(str(d) for d in range(10)),
+                                        description="the handwritten digit"),), former_names={"digit": CLASS_ATTRIBUTE})
+    dataset = LabeledDataset(data, attributes, schema.with_statistics(attributes),
+                             {"name": "digits", "size": size, "modality": "images"})
+    return finish_labels(dataset, {CLASS_ATTRIBUTE: "the digit drawn"}, kinds)

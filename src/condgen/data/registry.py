@@ -122,7 +122,7 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
                                 "properties as attributes with load_dataset('moses', properties=[...]))", 0, _moses,
                        "smiles", 1_584_663, (), "", _molsets_installed),
         BuiltinDataset("digits", "scikit-learn's bundled 8x8 digits, class as a categorical attribute", 8, _digits,
-                       "images", 1797, (1, 8, 8), "digit (categorical: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)"),
+                       "images", 1797, (1, 8, 8), "label (categorical: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)"),
     ]
 }
 ALIASES = {"toy2d": "toy2d-8gaussians"}

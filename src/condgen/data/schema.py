@@ -11,8 +11,10 @@ and ``NaN`` marks a missing value for every kind.
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Iterable, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -53,11 +55,24 @@ class Attribute:
         return len(self.categories) if self.kind == "categorical" else 1
 
 
+def did_you_mean(name: str, valid: Sequence[str]) -> str:
+    """``"; did you mean 'Smiling'?"`` when ``name`` is close to one of ``valid`` (same letters in another
+    case first, then :mod:`difflib`'s close matches), else ``""``."""
+    same_letters = [v for v in valid if v.lower() == name.lower()]
+    close = same_letters or difflib.get_close_matches(name, list(valid), n=3, cutoff=0.6)
+    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+
+
 @dataclass(frozen=True)
 class AttributeSchema:
-    """An ordered collection of :class:`Attribute` with lookup, validation and encoding."""
+    """An ordered collection of :class:`Attribute` with lookup, validation and encoding.
+
+    ``former_names`` maps names an attribute had in earlier versions to its name now (e.g. the digits'
+    ``digit`` → ``label``): artifacts that ask for the former name still find the column, under that name.
+    """
 
     attributes: tuple[Attribute, ...] = field(default_factory=tuple)
+    former_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "attributes", tuple(self.attributes))
@@ -83,13 +98,16 @@ class AttributeSchema:
         return self.attributes[self.index(name)]
 
     def index(self, name: str) -> int:
-        """Column of ``name``; an unknown name raises an error that lists the valid ones."""
-        try:
-            return self.names.index(name)
-        except ValueError:
-            raise UnknownAttributeError(
-                f"unknown attribute {name!r}; valid attributes: {', '.join(self.names) or '(none)'}"
-            ) from None
+        """Column of ``name`` (or of the attribute it is a former name of); an unknown name raises an error
+        that suggests a close name and lists the valid ones."""
+        names = self.names
+        if name not in names and self.former_names.get(name) in names:
+            name = self.former_names[name]
+        if name in names:
+            return names.index(name)
+        raise UnknownAttributeError(
+            f"unknown attribute {name!r}{did_you_mean(name, names)} (valid attributes: {', '.join(names) or 'none'})"
+        )
 
     def validate_names(self, names: Iterable[str]) -> list[str]:
         names = list(names)
@@ -98,8 +116,9 @@ class AttributeSchema:
         return names
 
     def subset(self, names: Sequence[str]) -> AttributeSchema:
-        """A schema with only ``names``, in that order."""
-        return AttributeSchema(tuple(self[name] for name in self.validate_names(names)))
+        """A schema with only ``names``, in that order (an attribute asked for by a former name keeps it)."""
+        return AttributeSchema(tuple(replace(self[name], name=name) for name in self.validate_names(names)),
+                               self.former_names)
 
     def columns(self, names: Sequence[str]) -> list[int]:
         return [self.index(n) for n in names]
@@ -121,7 +140,7 @@ class AttributeSchema:
                 fitted.append(replace(attribute, mean=float(observed.mean()), std=std if std > 0 else 1.0))
             else:
                 fitted.append(attribute)
-        return AttributeSchema(tuple(fitted))
+        return AttributeSchema(tuple(fitted), self.former_names)
 
     def check_values(self, values: torch.Tensor, source: str = "attribute values") -> None:
         """Raise :class:`DataError` naming the first row whose value is impossible for its kind."""
@@ -228,3 +247,28 @@ class AttributeSchema:
             else:
                 parts.append(f"{a.name} ({a.kind})")
         return ", ".join(parts)
+
+
+# -- enough labels? -----------------------------------------------------------------------------------------
+#: Labelled examples wanted per latent dimension. Cover's theorem: up to 2·D points in general position in D
+#: dimensions can be split by a hyperplane whatever their labels, and the flow is more flexible than a
+#: hyperplane; 10 per dimension is the usual rule of thumb (events per variable) that keeps this far away.
+EXAMPLES_PER_LATENT_DIMENSION = 10
+
+
+class FewLabelsWarning(UserWarning):
+    """The labelled set is small for the latent size: a plugin can memorise it (train accuracy 1.0)."""
+
+
+def warn_if_few_labels(schema: AttributeSchema, values: torch.Tensor, latent_dim: int) -> None:
+    """Warn (one line) when an attribute has fewer than ``EXAMPLES_PER_LATENT_DIMENSION × latent_dim``
+    labelled examples in ``values [N, K]``; its train accuracy then says nothing about held-out data."""
+    wanted = EXAMPLES_PER_LATENT_DIMENSION * latent_dim
+    counts = {a.name: int((~torch.isnan(values[:, i])).sum()) for i, a in enumerate(schema)}
+    few = {name: count for name, count in counts.items() if count < wanted}
+    if few:
+        listed = ", ".join(f"{name} ({count})" for name, count in few.items())
+        warnings.warn(f"few labelled examples for a latent space of {latent_dim} dimensions: {listed}, fewer than "
+                      f"{EXAMPLES_PER_LATENT_DIMENSION} × {latent_dim} = {wanted}; the plugin can memorise them "
+                      "(even random labels reach train accuracy 1.0), so judge it on held-out data",
+                      FewLabelsWarning, stacklevel=2)

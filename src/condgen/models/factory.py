@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from condgen.data.dataset import LabeledDataset
@@ -99,8 +99,7 @@ def build_model(name: str, dataset: LabeledDataset, **options: Any) -> Generativ
         raise ConfigError(f"unknown model {name!r}; valid: {', '.join(RECIPES)}")
     recipe = RECIPES[name]
     model_class = recipe.model_class
-    valid = sorted(f.name for f in fields(model_class.config_class)
-                   if f.name not in ("data_shape", *SEQUENCE_DATA_OPTIONS))
+    valid = sorted(option_defaults(name))
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ConfigError(f"{name}: unknown options {unknown}; valid: {', '.join(valid)}")
@@ -116,3 +115,15 @@ def build_model(name: str, dataset: LabeledDataset, **options: Any) -> Generativ
         raise ConfigError(f"{name}: invalid option value ({error})") from None
     model.data_spec = dict(dataset.spec)
     return model
+
+
+def option_defaults(name: str) -> dict[str, Any]:
+    """The ``-o`` keys model ``name`` takes, with their defaults (those its name sets included); the data
+    set decides ``data_shape`` (and a SMILES model's vocabulary), which are not options."""
+    if name not in RECIPES:
+        raise ConfigError(f"unknown model {name!r}; valid: {', '.join(RECIPES)}")
+    recipe = RECIPES[name]
+    defaults = {f.name: f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+                for f in fields(recipe.model_class.config_class)
+                if f.name not in ("data_shape", *SEQUENCE_DATA_OPTIONS)}
+    return {**defaults, **recipe.defaults, **recipe.fixed}

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from condgen.data.dataset import LabeledDataset
+from condgen.data.schema import warn_if_few_labels
 from condgen.errors import ConfigError, DataError
 from condgen.models.backbone import backbone_device, can_encode, check_backbone, eval_mode
 from condgen.plugin.plugin import Plugin, PluginConfig, flow_width
@@ -97,6 +98,7 @@ def fit_plugin(backbone, dataset: LabeledDataset | None, attributes: Sequence[st
         latents = LabeledDataset(latents.data.float(), latents.attributes,
                                  latents.schema.with_statistics(latents.attributes),
                                  {**latents.spec, "modality": "vectors"})
+    warn_if_few_labels(latents.schema, latents.attributes, backbone.latent_dim)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(train_config.seed)  # the flow's initial weights follow the run's seed
         config = replace(config or PluginConfig())  # a copy: the caller's config is not changed

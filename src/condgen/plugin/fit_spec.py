@@ -37,6 +37,8 @@ class PluginFitSpec:
         backbone: trained backbone directory, or a shipped model's name (``faces-vae``).
         attributes: the attributes to control.
         data: labelled data (built-in name or path); None: the backbone's own training data.
+        data_options: options of the data's reader (``split``, ``crop``, ``limit``, ``kinds``…: see
+            :func:`condgen.data.load_dataset`), also applied to the backbone's own data.
         classifier: a backbone without an encoder (GAN): the attribute classifier that labels its samples.
         steps, batch_size, seed: the flow's training (the seed also picks molecules and sampled latents).
         n_latents: GAN backbones: sampled latents to label; SMILES backbones: molecules to encode.
@@ -52,6 +54,7 @@ class PluginFitSpec:
     backbone: str
     attributes: tuple[str, ...]
     data: str | None = None
+    data_options: dict[str, Any] = field(default_factory=dict)
     classifier: str | None = None
     steps: int = 3000
     batch_size: int = 256

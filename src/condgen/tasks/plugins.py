@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from condgen.data import LabeledDataset, load_dataset, load_from_spec
+from condgen.data.dataset import spec_with_options
 from condgen.errors import ConfigError
 from condgen.io import load
 from condgen.models.backbone import can_encode
@@ -122,8 +123,9 @@ def plugin_training_data(backbone, spec: PluginFitSpec, progress: bool
             return None, decoded_latents(backbone, dataset, seed=spec.seed, progress=progress), None
         return dataset, None, None
     modality = getattr(backbone, "modality", None)
-    options = modality.loader_options() if modality is not None else {}
-    dataset = load_dataset(spec.data, **options) if spec.data else load_from_spec(backbone.data_spec)
+    options = {**(modality.loader_options() if modality is not None else {}), **spec.data_options}
+    dataset = load_dataset(spec.data, **options) if spec.data else \
+        load_from_spec(spec_with_options(backbone.data_spec, spec.data_options))
     dataset.schema.validate_names(spec.attributes)
     if can_encode(backbone):
         return dataset, None, None

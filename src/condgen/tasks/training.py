@@ -39,13 +39,15 @@ def train_named_model(
     min_lr_ratio: float = 0.0,
     ema_decay: float | None = None,
     group_lr: dict[str, float | str] | None = None,
+    data_options: dict | None = None,
 ) -> TrainResult:
     """Build model ``name`` for data set ``data``, train it with the engine, save it to ``out``.
 
     ``lr_schedule`` … ``group_lr`` are :class:`~condgen.train.TrainConfig`'s (schedules, EMA, per-group lr
-    as numbers or text); with ``ema_decay`` set, the saved artifact holds the EMA weights.
+    as numbers or text); with ``ema_decay`` set, the saved artifact holds the EMA weights. ``data_options``
+    go to :func:`~condgen.data.load_dataset` (a reader's ``split``/``crop``/``limit``, ``kinds``).
     """
-    dataset = load_dataset(data, n=n, size=size, seed=seed, skip_bad=skip_bad)
+    dataset = load_dataset(data, n=n, size=size, seed=seed, skip_bad=skip_bad, **(data_options or {}))
     if attributes:
         names = attributes.split(",") if isinstance(attributes, str) else list(attributes)
         dataset = dataset.select_attributes([a.strip() for a in names if a.strip()])

@@ -66,7 +66,8 @@ def test_the_report_table_is_not_cut_when_written_to_a_file_or_pipe(capsys, monk
     assert _console(stderr=False).width == PIPE_WIDTH  # pytest's stdout is not a terminal
     scores = {"conditional": {"mean_accuracy": 0.91234, "fid": 12.345}, "edit": {"mean_success": 0.8,
               "preservation": 0.95, "fid": 20.5}}
-    report = {"setup": {"data": {"name": "faces"}, "attributes": ["smiling", "eyeglasses", "male"]},
+    report = {"setup": {"data": {"name": "faces"}, "attributes": ["smiling", "eyeglasses", "male"],
+                        "oracle": {"source": "shipped faces-oracle"}},
               "timing": {"plugin_fit_s": 181.8}, **scores, "baselines": {"directions": scores},
               "oracle_accuracy": {"smiling": 0.99}}
     print_report(report)

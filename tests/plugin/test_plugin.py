@@ -61,7 +61,7 @@ def problem():
                                  {"name": "synthetic", "modality": "vectors"})
     config = PluginConfig(hidden=64, depth=3, n_couplings=4, lr=1e-3, sigma_start=0.7, sigma_end=0.2)
     plugin = fit_plugin(backbone, dataset, ["smile", "age", "shape"], config,
-                        TrainConfig(steps=600, batch_size=256, seed=0, progress=False, device="cpu"))
+                        TrainConfig(steps=1200, batch_size=256, seed=0, progress=False, device="cpu"))
     yield plugin, backbone, dataset
     torch.set_num_threads(threads)
 
@@ -91,7 +91,7 @@ def test_unconditional_samples_follow_the_data(problem):
     truth = oracle(z)
     assert truth[:, 0].mean().item() == pytest.approx(plugin.schema["smile"].positive_rate, abs=0.05)
     assert truth[:, 1].mean().item() == pytest.approx(plugin.schema["age"].mean, abs=0.15)
-    # The latents were N(0, I); a 600-step flow gets their spread within ~25 %.
+    # The latents were N(0, I); a 1200-step flow gets their spread within ~25 % (600 steps: 1.39 on a class coordinate).
     assert z.std(dim=0).min() > 0.8 and z.std(dim=0).max() < 1.3
 
 

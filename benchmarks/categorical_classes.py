@@ -28,7 +28,7 @@ from condgen.data import load_dataset  # noqa: E402
 from condgen.models.factory import build_model  # noqa: E402
 from condgen.plugin import fit_plugin  # noqa: E402
 from condgen.plugin.fit_spec import PluginFitSpec  # noqa: E402
-from condgen.plugin.plugin import PluginConfig  # noqa: E402
+from condgen.plugin.plugin import FLOW_STEPS, PluginConfig, flow_steps  # noqa: E402
 from condgen.train import TrainConfig, train  # noqa: E402
 
 DATASETS = {"digits": {}, "segments": {"n": 10000}}
@@ -59,8 +59,9 @@ def measure(name: str, options: dict, args) -> dict:
            "judge_on_reconstructions": round(ceiling, 4), "plugins": {}}
     for mixing in MIXINGS:
         started = time.perf_counter()
+        steps = args.plugin_steps or flow_steps(len(dataset), PluginFitSpec.batch_size, FLOW_STEPS)
         plugin = fit_plugin(vae, dataset, [attribute], config=PluginConfig(mixing=mixing),
-                            train_config=TrainConfig(steps=args.plugin_steps, batch_size=PluginFitSpec.batch_size,
+                            train_config=TrainConfig(steps=steps, batch_size=PluginFitSpec.batch_size,
                                                      seed=0, progress=True, sample_every=0))
         seconds = time.perf_counter() - started
         generator = torch.Generator().manual_seed(1)
@@ -70,7 +71,8 @@ def measure(name: str, options: dict, args) -> dict:
                 samples = plugin.sample(args.per_class, {attribute: str(k)}, generator=generator)
                 per_class.append(round(float((judge.predict(samples.cpu().flatten(1).numpy()) == k).mean()), 3))
         row["plugins"][mixing] = {"per_class": per_class, "mean": round(sum(per_class) / 10, 3),
-                                  "min": min(per_class), "fit_seconds": round(seconds, 1)}
+                                  "min": min(per_class), "fit_seconds": round(seconds, 1), "steps": steps,
+                                  "width": plugin.config.hidden}
         print(name, mixing, per_class)
     return row
 
@@ -126,7 +128,8 @@ CAUSE = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vae-steps", type=int, default=5000, help="condgen train's default")
-    parser.add_argument("--plugin-steps", type=int, default=PluginFitSpec.steps, help="condgen plugin fit's default")
+    parser.add_argument("--plugin-steps", type=int, default=None,
+                        help="default: condgen plugin fit's (3,000, or 150 passes over the latents where fewer)")
     parser.add_argument("--per-class", type=int, default=500)
     args = parser.parse_args()
     results = {"provenance": provenance(), "cause": CAUSE,

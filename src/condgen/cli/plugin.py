@@ -39,7 +39,8 @@ def plugin_fit(
     kind: KindOption = None,
     data_option: DataOption = None,
     classifier: Annotated[str | None, typer.Option(help="GAN backbones: classifier that labels samples")] = None,
-    steps: Annotated[int, typer.Option(help="flow optimisation steps")] = FIT.steps,
+    steps: Annotated[int | None, typer.Option(help="flow optimisation steps (default: 3,000, or 150 passes over "
+                                                   "the latents where that is fewer)")] = FIT.steps,
     batch_size: Annotated[int, typer.Option(help="batch size")] = FIT.batch_size,
     n_latents: Annotated[int, typer.Option(help="GAN backbones: number of sampled latents to label; SMILES "
                                                 "backbones: number of molecules")] = FIT.n_latents,

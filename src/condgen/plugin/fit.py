@@ -12,7 +12,7 @@ from condgen.data.dataset import LabeledDataset
 from condgen.data.schema import warn_if_few_labels
 from condgen.errors import ConfigError, DataError
 from condgen.models.backbone import backbone_device, can_encode, check_backbone, eval_mode
-from condgen.plugin.plugin import Plugin, PluginConfig, flow_width
+from condgen.plugin.plugin import Plugin, PluginConfig, flow_steps, flow_width
 from condgen.progress import over_slices, status
 
 
@@ -77,15 +77,17 @@ def fit_plugin(backbone, dataset: LabeledDataset | None, attributes: Sequence[st
     """Train a :class:`Plugin` over the frozen ``backbone`` for ``attributes``.
 
     Latents come from :func:`collect_latents` (or ``latents``, an already collected set). The flow
-    is trained by :func:`condgen.train.train` with ``train_config`` (default: 2000 steps, batch
-    128, seed 0); when ``train_config.out`` is set the engine saves the plugin there. ``decoding``:
-    how the plugin decodes the latents it chooses (keyword options of ``backbone.decode``; default the
-    backbone's ``targeted_decoding``), stored with it. ``copy_backbone``: save a copy of the backbone in
-    the plugin's directory instead of a reference to it. ``progress``: a status line per phase and progress
+    is trained by :func:`condgen.train.train` with ``train_config`` (default: batch 128, seed 0, 2,000 steps
+    or 150 passes over the latents where that is fewer: :func:`~condgen.plugin.plugin.flow_steps`); when
+    ``train_config.out`` is set the engine saves the plugin there. ``decoding``: how the plugin decodes the
+    latents it chooses (keyword options of ``backbone.decode``; default the backbone's ``targeted_decoding``),
+    stored with it. ``copy_backbone``: save a copy of the backbone in the plugin's directory instead of a
+    reference to it. ``progress``: a status line per phase and progress
     bars (encoding, the flow's steps), as the engine shows; ``False`` is silent (bars need a terminal).
     """
     from condgen.train import TrainConfig, train
 
+    default_steps = train_config is None
     train_config = train_config or TrainConfig(steps=2000, batch_size=128, seed=0)
     train_config = replace(train_config, progress=train_config.progress and progress)
     if latents is None:
@@ -99,6 +101,9 @@ def fit_plugin(backbone, dataset: LabeledDataset | None, attributes: Sequence[st
                                  latents.schema.with_statistics(latents.attributes),
                                  {**latents.spec, "modality": "vectors"})
     warn_if_few_labels(latents.schema, latents.attributes, backbone.latent_dim)
+    if default_steps:
+        train_config = replace(train_config, steps=flow_steps(len(latents), train_config.batch_size,
+                                                              train_config.steps))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(train_config.seed)  # the flow's initial weights follow the run's seed
         config = replace(config or PluginConfig())  # a copy: the caller's config is not changed

@@ -40,7 +40,9 @@ class PluginFitSpec:
         data_options: options of the data's reader (``split``, ``crop``, ``limit``, ``kinds``…: see
             :func:`condgen.data.load_dataset`), also applied to the backbone's own data.
         classifier: a backbone without an encoder (GAN): the attribute classifier that labels its samples.
-        steps, batch_size, seed: the flow's training (the seed also picks molecules and sampled latents).
+        steps, batch_size, seed: the flow's training (the seed also picks molecules and sampled latents); steps
+            None: :data:`~condgen.plugin.plugin.FLOW_STEPS`, or 150 passes over the latents where that is fewer
+            (:func:`~condgen.plugin.plugin.flow_steps`; ``fit.json`` records the steps taken).
         n_latents: GAN backbones: sampled latents to label; SMILES backbones: molecules to encode.
         coupling: ``affine`` (RealNVP) or ``additive`` (NICE).
         sigma: final width σ of the attribute coordinates around their labels.
@@ -56,7 +58,7 @@ class PluginFitSpec:
     data: str | None = None
     data_options: dict[str, Any] = field(default_factory=dict)
     classifier: str | None = None
-    steps: int = 3000
+    steps: int | None = None
     batch_size: int = 256
     n_latents: int = 20000
     seed: int = 0
@@ -74,7 +76,7 @@ class PluginFitSpec:
             raise ConfigError("choose at least one attribute for the plugin (--attrs a,b)")
         if self.labels not in LABEL_SOURCES:
             raise ConfigError(f"labels must be one of {', '.join(LABEL_SOURCES)}, got {self.labels!r}")
-        if self.steps < 1 or self.batch_size < 1 or self.n_latents < 1:
+        if (self.steps is not None and self.steps < 1) or self.batch_size < 1 or self.n_latents < 1:
             raise ConfigError(f"--steps, --batch-size and --n-latents must be ≥ 1 (got {self.steps}, "
                               f"{self.batch_size}, {self.n_latents})")
         if self.calibrate is not None and self.calibrate < 0:

@@ -10,6 +10,7 @@ Editing = ``u = f(z)``, overwrite attribute coordinates, ``f⁻¹``, decode.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -28,14 +29,26 @@ from condgen.plugin.schedule import make_schedule
 
 N_QUANTILES = 101
 #: Coupling-net width of a plugin fitted on many latents, and on fewer than SMALL_FIT_LATENTS.
-FLOW_WIDTH, SMALL_FLOW_WIDTH, SMALL_FIT_LATENTS = 256, 64, 5000
+FLOW_WIDTH, SMALL_FLOW_WIDTH, SMALL_FIT_LATENTS = 256, 32, 5000
+#: Flow steps of `condgen plugin fit`; default fits stop after MAX_FLOW_EPOCHS passes over their latents.
+FLOW_STEPS, MAX_FLOW_EPOCHS = 3000, 150
 
 
 def flow_width(n_latents: int) -> int:
-    """The default coupling-net width for ``n_latents`` training latents: 256, or 64 below 5,000, where a
-    wider flow memorises its latents and samples land between them (scikit-learn's 1,797 digits over a
-    64-d VAE: the worst class 0.84 → 0.92 judged; benchmarks/results/categorical_classes.md)."""
+    """The default coupling-net width for ``n_latents`` training latents: 256, or 32 below 5,000, where a
+    wider flow memorises its latents and samples land between them (benchmarks/results/categorical_classes.md)."""
     return SMALL_FLOW_WIDTH if n_latents < SMALL_FIT_LATENTS else FLOW_WIDTH
+
+
+def flow_steps(n_latents: int, batch_size: int, steps: int) -> int:
+    """The default number of flow steps: ``steps``, or fewer where those would pass over the ``n_latents`` more
+    than :data:`MAX_FLOW_EPOCHS` times. On scikit-learn's 1,797 digits over a 64-d VAE, 3,000 steps of batch
+    256 (427 passes) let the flow memorise its latents: the worst class was judged 0.85–0.88 against 0.95 after
+    1,000 steps (benchmarks/results/categorical_classes.md)."""
+    per_epoch = n_latents / max(1, min(batch_size, n_latents))
+    return max(1, min(steps, math.ceil(MAX_FLOW_EPOCHS * per_epoch)))
+
+
 #: Latents decoded at once by :meth:`Plugin.sample` (also the unit of its progress bar).
 SAMPLING_BATCH = 500
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from condgen.models.base import LatentModel
 from condgen.plugin import Plugin, collect_latents, fit_plugin
 from condgen.plugin.calibration import GRID_POINTS, MIN_PER_POINT, PER_POINT, calibrate
 from condgen.plugin.fit_spec import PluginFitSpec
+from condgen.plugin.plugin import FLOW_STEPS, flow_steps
 from condgen.progress import Phases
 from condgen.train import TrainConfig
 
@@ -87,6 +89,8 @@ def fit_plugin_from_spec(spec: PluginFitSpec, out: str | Path, *, progress: bool
             latents = collect_latents(backbone, dataset, list(spec.attributes), labeller, spec.n_latents,
                                       generator=torch.Generator().manual_seed(spec.seed), progress=progress)
     out = Path(out)
+    if spec.steps is None:
+        spec = replace(spec, steps=flow_steps(len(latents), spec.batch_size, FLOW_STEPS))
     with phases("flow"):
         plugin = fit_plugin(backbone, None, list(spec.attributes), config=spec.plugin_config(), latents=latents,
                             copy_backbone=spec.copy_backbone, decoding=decoding, progress=progress,

@@ -46,6 +46,7 @@ def measure(name: str, options: dict, args) -> dict:
     labels = dataset.attributes[:, 0].long()
     judge = judge_of(dataset)
     started = time.perf_counter()
+    torch.manual_seed(0)  # the VAE's initial weights: torch seeds itself at random in each process
     vae = train(build_model("vae", dataset), dataset,
                 TrainConfig(steps=args.vae_steps, batch_size=64, seed=0, progress=True, sample_every=0)).model
     vae_seconds = time.perf_counter() - started

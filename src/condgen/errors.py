@@ -25,7 +25,8 @@ class ArtifactError(CondgenError):
 
 
 class TrainingDivergedError(CondgenError):
-    """A loss became NaN or infinite; the last good checkpoint is kept."""
+    """A loss became NaN or infinite, or ran away (:mod:`condgen.train.divergence`); the last good
+    checkpoint is kept."""
 
 
 class ConfigError(CondgenError):

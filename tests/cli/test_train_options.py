@@ -39,3 +39,16 @@ def test_bad_training_options_are_one_line_errors(tmp_path, flags, message):
     result = runner.invoke(app, [*TINY_VAE, "--out", str(tmp_path / "vae"), *flags])
     assert result.exit_code == 1 and isinstance(result.exception, ConfigError)
     assert message in str(result.exception) and "\n" not in str(result.exception)
+
+
+@pytest.mark.parametrize("option, message", [
+    ("lr=-1", "-o lr=-1: vae needs a positive number there (default: -o lr=0.001)"),
+    ("lr=fast", "-o lr=fast: vae needs a positive number there (default: -o lr=0.001)"),
+    ("latent_dim=abc", "-o latent_dim=abc: vae needs a positive integer there (default: -o latent_dim=64)"),
+])
+def test_option_values_of_the_wrong_type_or_sign_are_one_line_errors_naming_the_option(tmp_path, option, message):
+    out = tmp_path / "vae"
+    result = runner.invoke(app, ["train", "vae", "--data", "faces", "-n", "8", "--steps", "1", "--out", str(out),
+                                 "-o", option])
+    assert result.exit_code == 1 and isinstance(result.exception, ConfigError)
+    assert str(result.exception) == message and not out.exists()

@@ -52,7 +52,17 @@ def test_names_fix_their_losses_and_presets_yield_to_options(images):
         ("gan", {"arch": "resnet"}, r"unknown arch 'resnet'; valid: dcgan, mlp"),
         ("vae", {"likelihood": "poisson"}, r"unknown likelihood 'poisson'"),
         ("wgan-gp", {"critic_batch_norm": True}, r"batch norm in the critic"),
-        ("vae", {"latent_dim": "big"}, r"vae: invalid option value"),
+        ("vae", {"latent_dim": "big"}, r"^-o latent_dim=big: vae needs a positive integer there "
+                                       r"\(default: -o latent_dim=64\)$"),
+        ("vae", {"lr": -1}, r"^-o lr=-1: vae needs a positive number there \(default: -o lr=0.001\)$"),
+        ("vae", {"lr": 0}, r"^-o lr=0: vae needs a positive number"),
+        ("aae", {"discriminator_lr": "fast"}, r"^-o discriminator_lr=fast: aae needs a positive number"),
+        ("vae", {"latent_dim": 0}, r"^-o latent_dim=0: vae needs a positive integer"),
+        ("vae", {"depth": 1.5}, r"^-o depth=1.5: vae needs an integer there \(default: -o depth=2\)$"),
+        ("vae", {"beta": float("nan")}, r"^-o beta=NaN: vae needs a number there"),
+        ("vae", {"betas": [0.9]}, r"^-o betas=\[0.9\]: vae needs a list of 2 numbers there"),
+        ("vae", {"grad_clip": -1}, r"^-o grad_clip=-1: vae needs a positive number or null there"),
+        ("gan", {"critic_batch_norm": "yes"}, r"^-o critic_batch_norm=yes: gan needs true or false or null"),
         ("cgan", {"loss": "wgan"}, r"cgan: unknown loss 'wgan'; valid: ns, hinge"),
     ],
 )

@@ -43,6 +43,20 @@ def test_checkpoint_files_from_different_steps_are_reported(tmp_path, toys):
         checkpoint.load_checkpoint(tmp_path)
 
 
+def test_a_run_killed_between_the_tensors_and_the_json_resumes_from_the_step_before(tmp_path, toys):
+    from condgen.train import TrainConfig, train
+
+    train(toys.LinearRegressor(), toys.regression_dataset(), TrainConfig(steps=2, out=tmp_path, progress=False))
+    directory = tmp_path / "checkpoint"
+    assert not (directory / checkpoint.PREVIOUS_TENSORS_FILE).exists()  # removed once the JSON is committed
+    committed = load_tensors(directory / checkpoint.TENSORS_FILE)
+    # what save_checkpoint leaves when killed after writing step 3's tensors, before its JSON
+    checkpoint._keep_previous_tensors(directory)
+    atomic_save_tensors(directory / checkpoint.TENSORS_FILE, {**committed, "checkpoint/step": torch.tensor([3])})
+    restored = checkpoint.load_checkpoint(tmp_path)
+    assert restored.step == 2 and all(torch.equal(restored.tensors[k], v) for k, v in committed.items())
+
+
 def _as_format_1(out):
     """Rewrite ``out/checkpoint`` as the format-1 engine wrote it: no schedulers, no new settings."""
     path = out / "checkpoint" / checkpoint.JSON_FILE
@@ -69,7 +83,7 @@ def test_format_1_checkpoints_resume_exactly(tmp_path, toys):
     train(straight, toys.regression_dataset(n=40), config(tmp_path / "straight"))
     torch.manual_seed(0)
     with pytest.raises(toys.SimulatedKill):  # killed during step 5, after the checkpoint at 4
-        train(toys.TwoGroupToy(toys.TwoGroupConfig(crash_at_step=5)), toys.regression_dataset(n=40),
+        train(toys.TwoGroupToy(crash_at_step=5), toys.regression_dataset(n=40),
               config(tmp_path / "old"))
     _as_format_1(tmp_path / "old")
     old = toys.TwoGroupToy()
@@ -81,7 +95,7 @@ def test_format_1_checkpoints_resume_exactly(tmp_path, toys):
 
     # a format-1 run had no EMA: asking for one on resume is refused, not silently started mid-run
     _as_format_1(tmp_path / "old")
-    with pytest.raises(ConfigError, match="ema_decay=None but this run asks for ema_decay=0.9"):
+    with pytest.raises(ConfigError, match=r"--ema-decay none \(saved\) vs 0.9 \(now\)"):
         train(old, toys.regression_dataset(n=40), config(tmp_path / "old", resume=True, ema_decay=0.9))
 
 

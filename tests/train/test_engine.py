@@ -146,7 +146,7 @@ def test_sampling_does_not_change_the_training_trajectory(tmp_path, toys):
 
 def _train_interrupted_then_resumed(toys, out, steps, kill_at, **settings):
     torch.manual_seed(1)
-    first = toys.TwoGroupToy(toys.TwoGroupConfig(crash_at_step=kill_at))
+    first = toys.TwoGroupToy(crash_at_step=kill_at)
     with pytest.raises(toys.SimulatedKill):
         train(first, toys.regression_dataset(n=40), quiet(steps=steps, batch_size=16, checkpoint_every=kill_at - 1,
                                                           log_every=1, out=out, **settings))
@@ -193,25 +193,26 @@ def test_resume_with_a_schedule_and_ema_is_bit_identical_to_an_uninterrupted_one
 
 
 @pytest.mark.parametrize("changed, mentioned", [
-    ({"lr_schedule": "constant", "warmup_steps": 0}, "lr_schedule='warmup', warmup_steps=2 but this run asks for "
-                                                     "lr_schedule='constant', warmup_steps=0"),
-    ({"ema_decay": 0.99}, "ema_decay=None but this run asks for ema_decay=0.99"),
-    ({"group_lr": {"model": 0.01}}, "model lr=0.05 but this run asks for model lr=0.01"),
+    ({"lr_schedule": "constant", "warmup_steps": 0}, "--lr-schedule warmup (saved) vs constant (now); "
+                                                     "--warmup-steps 2 (saved) vs 0 (now)"),
+    ({"ema_decay": 0.99}, "--ema-decay none (saved) vs 0.99 (now)"),
+    ({"group_lr": {"model": 0.01}}, "--group-lr none (saved) vs model=0.01 (now)"),
+    ({"batch_size": 4}, "--batch-size 8 (saved) vs 4 (now)"),
 ])
-def test_resuming_with_other_schedule_settings_is_a_one_line_config_error(tmp_path, toys, changed, mentioned):
-    settings = {"lr_schedule": "warmup", "warmup_steps": 2}
-    train(toys.LinearRegressor(), toys.regression_dataset(), quiet(steps=3, batch_size=8, out=tmp_path, **settings))
+def test_resuming_with_other_run_settings_is_a_one_line_config_error(tmp_path, toys, changed, mentioned):
+    settings = {"lr_schedule": "warmup", "warmup_steps": 2, "batch_size": 8}
+    train(toys.LinearRegressor(), toys.regression_dataset(), quiet(steps=3, out=tmp_path, **settings))
     with pytest.raises(ConfigError) as caught:
         train(toys.LinearRegressor(), toys.regression_dataset(),
-              quiet(steps=6, batch_size=8, out=tmp_path, resume=True, **{**settings, **changed}))
+              quiet(steps=6, out=tmp_path, resume=True, **{**settings, **changed}))
     message = str(caught.value)
-    assert mentioned in message and "resume=False" in message and "\n" not in message
+    assert mentioned in message and "without --resume" in message and "\n" not in message
 
 
 def test_a_cosine_run_resumes_only_to_the_same_number_of_steps(tmp_path, toys):
     settings = {"lr_schedule": "cosine", "warmup_steps": 1, "batch_size": 8, "out": tmp_path}
     train(toys.LinearRegressor(), toys.regression_dataset(), quiet(steps=4, **settings))
-    with pytest.raises(ConfigError, match="steps=4 but this run asks for steps=8"):
+    with pytest.raises(ConfigError, match=r"--steps 4 \(saved\) vs 8 \(now\)"):
         train(toys.LinearRegressor(), toys.regression_dataset(), quiet(steps=8, resume=True, **settings))
 
 
@@ -233,12 +234,13 @@ def test_resume_after_the_last_step_continues_to_more_steps(tmp_path, toys):
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, toys):
-    model = toys.LinearRegressor(toys.LinearConfig(nan_at_step=7))
+    model = toys.LinearRegressor(nan_at_step=7)
     with pytest.raises(TrainingDivergedError) as caught:
         train(model, toys.regression_dataset(), quiet(steps=20, batch_size=8, checkpoint_every=3, out=tmp_path))
     message = str(caught.value)
     assert "\n" not in message
-    for part in ("'model'", "nan", "step 7", str(tmp_path / "checkpoint"), "(step 6)", "lower learning rate"):
+    for part in ("'model'", "nan", "step 7", str(tmp_path / "checkpoint"), "(step 6)", "lower the learning rate",
+                 "-o lr=…", "--steps"):
         assert part in message
     saved = load_checkpoint(tmp_path)
     assert saved.step == 6
@@ -248,7 +250,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, toys):
 
 def test_nan_before_any_checkpoint_says_none_was_written(toys):
     with pytest.raises(TrainingDivergedError, match="no checkpoint was written"):
-        train(toys.LinearRegressor(toys.LinearConfig(nan_at_step=0)), toys.regression_dataset(), quiet(steps=3))
+        train(toys.LinearRegressor(nan_at_step=0), toys.regression_dataset(), quiet(steps=3))
 
 
 def test_invalid_settings_are_config_errors(tmp_path, toys):

@@ -38,8 +38,6 @@ class LinearConfig:
     in_dim: int = 3
     lr: float = 0.05
     grad_clip: float | None = None
-    nan_at_step: int | None = None  # the loss becomes NaN from this engine step on
-    crash_at_step: int | None = None  # set_progress raises here, like a killed process
 
 
 class SimulatedKill(Exception):
@@ -47,13 +45,21 @@ class SimulatedKill(Exception):
 
 
 class LinearRegressor(TrainableModule):
-    """Predicts attribute 0 from x with one linear layer; one optimiser group, "model"."""
+    """Predicts attribute 0 from x with one linear layer; one optimiser group, "model".
+
+    Test hooks (not options: a resumed run may drop them): from engine step ``nan_at_step`` on the loss is
+    NaN, from ``scale_at_step`` on it is multiplied by ``loss_scale``; ``crash_at_step`` raises
+    :class:`SimulatedKill` there, like a killed process.
+    """
 
     kind = "test-linear"
     config_class = LinearConfig
 
-    def __init__(self, config: LinearConfig | None = None, schema=None):
+    def __init__(self, config: LinearConfig | None = None, schema=None, *, nan_at_step: int | None = None,
+                 crash_at_step: int | None = None, scale_at_step: int | None = None, loss_scale: float = 1.0):
         super().__init__(config or LinearConfig(), schema)
+        self.nan_at_step, self.crash_at_step = nan_at_step, crash_at_step
+        self.scale_at_step, self.loss_scale = scale_at_step, loss_scale
         self.linear = nn.Linear(self.config.in_dim, 1)
         self.step = 0
         self.grad_norms: list[float] = []  # gradient norm seen after each optimiser step
@@ -63,14 +69,16 @@ class LinearRegressor(TrainableModule):
                                         grad_clip=self.config.grad_clip)}
 
     def set_progress(self, step, total_steps):
-        if step == self.config.crash_at_step:
+        if step == self.crash_at_step:
             raise SimulatedKill(f"killed at step {step}")
         self.step = step
 
     def compute_loss(self, group, batch: Batch):
         loss = (self.linear(batch.x).squeeze(-1) - batch.attributes[:, 0]).pow(2).mean()
-        if self.config.nan_at_step is not None and self.step >= self.config.nan_at_step:
+        if self.nan_at_step is not None and self.step >= self.nan_at_step:
             loss = loss * float("nan")
+        if self.scale_at_step is not None and self.step >= self.scale_at_step:
+            loss = loss * self.loss_scale
         return loss, {"mse": float(loss.detach())}
 
     def after_optimizer_step(self, group):
@@ -82,21 +90,22 @@ class TwoGroupConfig:
     dim: int = 3
     critic_lr: float = 1e-2
     generator_lr: float = 1e-2
-    crash_at_step: int | None = None
 
 
 class TwoGroupToy(TrainableModule):
     """A GAN-shaped toy: a linear critic and a linear generator, schedule critic ×2 then generator ×1.
 
     Both losses involve both groups' parameters, use the global torch RNG (noise) and the
-    training progress, so the tests see leaks, RNG restore and schedule handling.
+    training progress, so the tests see leaks, RNG restore and schedule handling. ``crash_at_step``
+    raises :class:`SimulatedKill` there, like a killed process.
     """
 
     kind = "test-two-group"
     config_class = TwoGroupConfig
 
-    def __init__(self, config: TwoGroupConfig | None = None, schema=None):
+    def __init__(self, config: TwoGroupConfig | None = None, schema=None, *, crash_at_step: int | None = None):
         super().__init__(config or TwoGroupConfig(), schema)
+        self.crash_at_step = crash_at_step
         self.critic = nn.Linear(self.config.dim, 1)
         self.generator = nn.Linear(self.config.dim, self.config.dim)
         self.progress = 0.0
@@ -112,7 +121,7 @@ class TwoGroupToy(TrainableModule):
         return [("critic", 2), ("generator", 1)]
 
     def set_progress(self, step, total_steps):
-        if step == self.config.crash_at_step:
+        if step == self.crash_at_step:
             raise SimulatedKill(f"killed at step {step}")
         self.progress = step / total_steps
         self.calls.append(f"progress:{step}")

@@ -29,9 +29,11 @@ def train_conditional_timed(kind: str, train: LabeledDataset, attributes: Sequen
     from condgen.models import build_model
     from condgen.train import TrainConfig
     from condgen.train import train as run_training
+    from condgen.train.seeding import seed_everything
 
     data = train.select_attributes(list(attributes))
     started = time.perf_counter()
+    seed_everything(seed)  # the initial weights follow the seed, as the run does
     model = build_model(kind, data)
     result = run_training(model, data, TrainConfig(steps=steps, batch_size=batch_size, seed=seed, progress=progress,
                                                    sample_every=0))

@@ -13,6 +13,7 @@ from condgen.models.cgan import CGAN
 from condgen.models.charrnn import CharRNN
 from condgen.models.cvae import CVAE
 from condgen.models.gan import GAN
+from condgen.models.options import checked_options
 from condgen.models.organ import ORGAN
 from condgen.models.smiles_aae import SmilesAAE
 from condgen.models.smiles_base import SEQUENCE_DATA_OPTIONS
@@ -93,16 +94,19 @@ def build_model(name: str, dataset: LabeledDataset, **options: Any) -> Generativ
     so the artifact records what it was trained on.
 
     Raises:
-        ConfigError: unknown model name, unknown option name, an option the name fixes, or a bad value.
+        ConfigError: unknown model name, unknown option name, an option the name fixes, or a bad value
+            (of another type than the field's, not finite, or a learning rate, size or count ≤ 0:
+            :mod:`condgen.models.options`).
     """
     if name not in RECIPES:
         raise ConfigError(f"unknown model {name!r}; valid: {', '.join(RECIPES)}")
     recipe = RECIPES[name]
     model_class = recipe.model_class
-    valid = sorted(option_defaults(name))
-    unknown = sorted(set(options) - set(valid))
+    defaults = option_defaults(name)
+    unknown = sorted(set(options) - set(defaults))
     if unknown:
-        raise ConfigError(f"{name}: unknown options {unknown}; valid: {', '.join(valid)}")
+        raise ConfigError(f"{name}: unknown options {unknown}; valid: {', '.join(sorted(defaults))}")
+    options = checked_options(name, model_class.config_class, options, defaults)
     for key, value in recipe.fixed.items():
         if key in options and options[key] != value:
             raise ConfigError(f"{name} means {key}={value!r}; for another {key} use model "

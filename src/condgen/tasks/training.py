@@ -14,6 +14,7 @@ from condgen.models.backbone import can_encode
 from condgen.models.base import GenerativeModel
 from condgen.models.factory import build_model
 from condgen.train import TrainConfig, TrainResult, train
+from condgen.train.seeding import seed_everything
 
 
 def train_named_model(
@@ -46,7 +47,10 @@ def train_named_model(
     ``lr_schedule`` … ``group_lr`` are :class:`~condgen.train.TrainConfig`'s (schedules, EMA, per-group lr
     as numbers or text); with ``ema_decay`` set, the saved artifact holds the EMA weights. ``data_options``
     go to :func:`~condgen.data.load_dataset` (a reader's ``split``/``crop``/``limit``, ``kinds``).
+    ``seed`` fixes everything random: the data, the initial weights and the run (the same call twice gives
+    the same weights, bit for bit, on CPU).
     """
+    seed_everything(seed)  # before the data and the initial weights, not only when the loop starts
     dataset = load_dataset(data, n=n, size=size, seed=seed, skip_bad=skip_bad, **(data_options or {}))
     if attributes:
         names = attributes.split(",") if isinstance(attributes, str) else list(attributes)

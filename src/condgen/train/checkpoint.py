@@ -10,17 +10,22 @@ A checkpoint is the folder ``out/checkpoint/`` holding
   weights, the averaged model's state (``ema/n_averaged``, ``ema/module.<name>``);
 * ``state.json`` — the step, each optimiser's ``param_groups`` hyper-parameters and non-tensor
   state, each group's lr scheduler state (``schedulers``), the scalar parts of Python's and NumPy's
-  RNG states and the training config.
+  RNG states, the training config and the model's settings (``model``: its options, data spec and
+  attribute names, which :mod:`condgen.train.resume` compares on resume).
 
 Format 2 added the schedulers and the EMA; format 1 checkpoints (constant lr, no EMA) still resume.
 
-Both are written atomically, the JSON last: it is the commit marker, and a checkpoint whose two
-files disagree on the step is reported as incomplete rather than silently mixed.
+Both are written atomically, the JSON last: it is the commit marker. While the new tensors are written,
+the previous ones stay as ``previous.safetensors`` (a hard link where the file system has them), so a
+run killed between the two writes resumes from the previous step; a checkpoint whose files disagree on
+the step otherwise is reported as incomplete rather than silently mixed.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +43,8 @@ from condgen.train.sampler import BatchSampler
 CHECKPOINT_DIR = "checkpoint"
 TENSORS_FILE = "state.safetensors"
 JSON_FILE = "state.json"
+#: The tensors of the committed step while the next step's are being written.
+PREVIOUS_TENSORS_FILE = "previous.safetensors"
 FORMAT_VERSION = 2  # 2: lr scheduler states and EMA weights
 
 
@@ -141,11 +148,13 @@ def save_checkpoint(
     config: dict[str, Any],
     schedulers: dict[str, LRScheduler] | None = None,
     ema: nn.Module | None = None,
+    model_settings: dict[str, Any] | None = None,
 ) -> Path | None:
     """Write ``out/checkpoint`` (rank 0 only; collective under DDP). Returns the folder on rank 0.
 
     ``ema`` is the run's :class:`~torch.optim.swa_utils.AveragedModel`, if it keeps one; ``model`` holds
-    the raw (trained) weights.
+    the raw (trained) weights. ``model_settings`` (:func:`condgen.train.resume.model_settings`) goes into
+    the JSON as ``model``.
     """
     rng_tensors, rng_json = capture_rng(context)
     if not context.is_main:
@@ -155,6 +164,8 @@ def save_checkpoint(
                             "world_size": context.world_size, "rng": rng_json, "optimizers": {},
                             "sampler": sampler.state_dict(),
                             "schedulers": {name: s.state_dict() for name, s in (schedulers or {}).items()}}
+    if model_settings is not None:
+        meta["model"] = model_settings
     for name, optimizer in optimizers.items():
         opt_tensors, meta["optimizers"][name] = flatten_optimizer(name, optimizer)
         tensors.update(opt_tensors)
@@ -164,9 +175,25 @@ def save_checkpoint(
     tensors["sampler/state"] = torch.tensor([sampler.epoch, sampler.position], dtype=torch.int64)
     tensors["checkpoint/step"] = torch.tensor([step], dtype=torch.int64)
     directory = checkpoint_dir(out)
+    _keep_previous_tensors(directory)
     atomic_save_tensors(directory / TENSORS_FILE, tensors)
     atomic_write_json(directory / JSON_FILE, meta)  # last: the commit marker
+    (directory / PREVIOUS_TENSORS_FILE).unlink(missing_ok=True)
     return directory
+
+
+def _keep_previous_tensors(directory: Path) -> None:
+    """Keep the committed tensors as ``previous.safetensors`` until the next step's JSON is written."""
+    current = directory / TENSORS_FILE
+    if not current.is_file():
+        return
+    staged = directory / f".{PREVIOUS_TENSORS_FILE}.staged"
+    staged.unlink(missing_ok=True)
+    try:
+        os.link(current, staged)  # no copy: the new tensors file replaces the name, not the data
+    except OSError:
+        shutil.copyfile(current, staged)
+    os.replace(staged, directory / PREVIOUS_TENSORS_FILE)
 
 
 def load_checkpoint(out: Path) -> Checkpoint:
@@ -175,15 +202,21 @@ def load_checkpoint(out: Path) -> Checkpoint:
     meta = read_json(directory / JSON_FILE)
     if meta.get("format_version", 1) > FORMAT_VERSION:
         raise ArtifactError(f"{directory}: checkpoint format {meta['format_version']} is newer than this condgen "
-                            f"reads ({FORMAT_VERSION}); upgrade condgen, or use another out folder")
+                            f"reads ({FORMAT_VERSION}); upgrade condgen, or train into another --out")
     tensors = load_tensors(directory / TENSORS_FILE)
-    step_tensor = tensors.get("checkpoint/step")
-    if step_tensor is None or int(step_tensor[0]) != meta.get("step"):
+    if not _is_of_step(tensors, meta.get("step")) and (directory / PREVIOUS_TENSORS_FILE).is_file():
+        tensors = load_tensors(directory / PREVIOUS_TENSORS_FILE)  # killed before the new JSON was written
+    if not _is_of_step(tensors, meta.get("step")):
         raise ArtifactError(
             f"{directory}: {TENSORS_FILE} and {JSON_FILE} are from different steps (the run was killed while "
-            "writing); delete the folder to start over, or use resume=False"
+            "writing); delete the folder to start over, or train without --resume"
         )
     return Checkpoint(directory, int(meta["step"]), tensors, meta)
+
+
+def _is_of_step(tensors: dict[str, torch.Tensor], step: object) -> bool:
+    step_tensor = tensors.get("checkpoint/step")
+    return step_tensor is not None and int(step_tensor[0]) == step
 
 
 def restore(
@@ -202,7 +235,7 @@ def restore(
     if set(saved) != set(optimizers):
         raise ArtifactError(
             f"{checkpoint.directory}: checkpoint has optimiser groups {sorted(saved)} but the model has "
-            f"{sorted(optimizers)}; use another out folder or resume=False"
+            f"{sorted(optimizers)}; train into another --out, or without --resume"
         )
     for name, optimizer in optimizers.items():
         optimizer.load_state_dict(unflatten_optimizer(name, checkpoint.tensors, saved[name]))
@@ -237,5 +270,5 @@ def _load_prefixed(checkpoint: Checkpoint, module: nn.Module, prefix: str, probl
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as error:
-        raise ArtifactError(f"{checkpoint.directory}: {problem} ({str(error).splitlines()[0]}); use another out "
-                            "folder or resume=False") from None
+        raise ArtifactError(f"{checkpoint.directory}: {problem} ({str(error).splitlines()[0]}); train into "
+                            "another --out, or without --resume") from None

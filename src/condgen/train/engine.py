@@ -4,7 +4,8 @@ A model declares optimiser groups, a step schedule and per-group losses
 (:class:`condgen.models.base.TrainableModule`); :func:`train` owns everything else: devices,
 seeding, batches, one Adam per group (lr and betas overridable per group), learning-rate schedules,
 an exponential moving average (EMA) of the weights, gradient clipping, logging, sample grids,
-checkpoints, exact resume, NaN detection and DDP.
+checkpoints, exact resume, divergence detection (NaN, inf, or a loss that has run away:
+:mod:`condgen.train.divergence`) and DDP.
 
 One engine step runs, for each ``(group, repeats)`` of ``model.step_schedule()`` and each repeat:
 fresh batch → ``loss = model(group, x, attributes)`` → zero *all* gradients → backward → clip →
@@ -19,13 +20,10 @@ artifact (``model.save(out)``) and the model handed back in :class:`TrainResult`
 from __future__ import annotations
 
 import logging
-import math
-import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
@@ -35,10 +33,12 @@ from condgen.data.dataset import LabeledDataset
 from condgen.errors import ConfigError, TrainingDivergedError
 from condgen.models.base import GenerativeModel, OptimizerGroup, TrainableModule
 from condgen.progress import ProgressBar
-from condgen.train import checkpoint, distributed, ema, optim
+from condgen.train import checkpoint, distributed, ema, optim, resume
 from condgen.train.distributed import DistributedContext
+from condgen.train.divergence import RunawayLossDetector, diverged_message, what_is_kept
 from condgen.train.reporting import RunLog
 from condgen.train.sampler import BatchSampler
+from condgen.train.seeding import seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,10 @@ class TrainConfig:
     ``out/checkpoint/`` every ``checkpoint_every`` steps and at the end, the model artifact
     (``model.save(out)``) with each checkpoint, and ``out/samples/step_NNNNNN.png`` every
     ``sample_every`` steps (generative models; ``.smi`` / ``.csv`` for SMILES and vectors).
-    ``resume=True`` continues from ``out/checkpoint`` if there is one. ``log_every`` ≤ 0 logs only the final step.
+    ``resume=True`` continues from ``out/checkpoint`` if there is one; everything that shapes the run (the
+    model's options and data, batches, schedules: :mod:`condgen.train.resume`) must be as the checkpoint
+    was trained, or it is a :class:`ConfigError`. ``steps=0`` saves the initial model. ``log_every`` ≤ 0
+    logs only the final step.
 
     ``lr_schedule`` is ``"constant"``, ``"warmup"`` (linear over ``warmup_steps``) or ``"cosine"``
     (warm-up, then cosine decay to ``min_lr_ratio`` × the base lr at the last step), applied per engine
@@ -122,13 +125,13 @@ def train(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig) 
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) every process calls this; rank 0 writes all files.
     The DDP process group is created on the first call and destroyed when the process exits.
-    Raises :class:`TrainingDivergedError` on a NaN/inf loss, keeping the last good checkpoint.
+    Seeds every RNG at the start; seed them before building ``model`` too
+    (:func:`~condgen.train.seeding.seed_everything`), or its initial weights are not reproducible.
+    Raises :class:`TrainingDivergedError` on a NaN/inf loss or one that has run away
+    (:mod:`condgen.train.divergence`), keeping the last checkpoint written before it.
     """
     context = distributed.setup(config.device)
-    # Each rank draws different in-loss noise; rank 0 matches a single-process run.
-    torch.manual_seed(config.seed + context.rank)
-    random.seed(config.seed + context.rank)
-    np.random.seed(config.seed + context.rank)
+    seed_everything(config.seed, context.rank)  # ranks draw different noise; rank 0 as a single process
     model.to(context.device)
     model.train()
     groups = model.optimizer_groups()
@@ -149,6 +152,7 @@ def train(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig) 
     wrapped = distributed.wrap(model, context)
     run_log = RunLog(out, config.tensorboard, resume_step=last_checkpoint)
     bar = ProgressBar(config.steps, start_step, config.progress and context.is_main)
+    detectors = {name: RunawayLossDetector() for name in groups}
     try:
         for step in range(start_step, config.steps):
             model.set_progress(step, config.steps)
@@ -156,7 +160,8 @@ def train(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig) 
                 for _ in range(repeats):
                     x, attributes = (t.to(context.device) for t in dataset.batch(sampler.next_indices()))
                     loss, logs = wrapped(group, x, attributes)
-                    value = _checked_loss(loss, group, step, config, last_checkpoint, context)
+                    value = _checked_loss(loss, group, step, config, last_checkpoint, context, detectors[group],
+                                          optimizers[group])
                     _update(model, loss, groups[group], optimizers[group])
                     model.after_optimizer_step(group)
                     run_log.add(group, value, logs)
@@ -177,6 +182,8 @@ def train(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig) 
             ):
                 _save_checkpoint(model, state, sampler, config, context, done)
                 last_checkpoint = done
+        if config.out is not None and last_checkpoint is None:  # steps=0: the initial model
+            _save_checkpoint(model, state, sampler, config, context, start_step)
     finally:
         bar.close()
         run_log.close()
@@ -212,14 +219,15 @@ def _resume(model: TrainableModule, state: _RunState, sampler: BatchSampler, con
     """Restore ``out/checkpoint`` into the live objects if there is one; the step to continue from."""
     if not checkpoint.exists(config.out):
         if context.is_main:
-            logger.warning("resume=True but %s holds no checkpoint; starting a fresh run",
+            logger.warning("--resume: %s holds no checkpoint; starting a fresh run",
                            checkpoint.checkpoint_dir(config.out))
         return 0
     saved = checkpoint.load_checkpoint(config.out)
-    optim.check_resume_settings(saved, config.to_dict(), state.optimizers, state.schedulers)
+    resume.check_resumable(saved, model, config.to_dict(), state.optimizers, state.schedulers)
     checkpoint.restore(saved, model, state.optimizers, sampler, context, state.schedulers, state.ema)
     if context.is_main:
-        logger.info("resuming from %s at step %d", saved.directory, saved.step)
+        done = f" (--steps {config.steps}: nothing left to train)" if saved.step >= config.steps else ""
+        logger.info("resuming from step %d of %s%s", saved.step, saved.directory, done)
     return saved.step
 
 
@@ -242,20 +250,17 @@ def _checked_schedule(model: TrainableModule, groups: dict[str, OptimizerGroup])
     return schedule
 
 
-def _checked_loss(loss: torch.Tensor, group: str, step: int, config: TrainConfig,
-                  last_checkpoint: int | None, context: DistributedContext) -> float:
-    """The loss as a number; raises on a NaN/inf loss (on any rank) before it reaches the weights."""
+def _checked_loss(loss: torch.Tensor, group: str, step: int, config: TrainConfig, last_checkpoint: int | None,
+                  context: DistributedContext, detector: RunawayLossDetector,
+                  optimizer: torch.optim.Optimizer) -> float:
+    """The loss as a number; raises on a diverged loss (on any rank) before it reaches the weights."""
     value = float(loss.detach())
-    if distributed.all_ranks_agree(math.isfinite(value), context):
+    reason = detector.check(value)
+    if distributed.all_ranks_agree(reason is None, context):
         return value
-    if last_checkpoint is not None:
-        kept = f"last good checkpoint: {checkpoint.checkpoint_dir(config.out)} (step {last_checkpoint})"
-    else:
-        kept = "no checkpoint was written yet"
-    raise TrainingDivergedError(
-        f"training diverged: group {group!r} loss is {value} at step {step}; {kept}; "
-        "try a lower learning rate (e.g. ÷10) or set grad_clip, then resume=True"
-    )
+    kept = what_is_kept(config.out, last_checkpoint, step)
+    raise TrainingDivergedError(diverged_message(group, step, reason or "diverged on another rank",
+                                                 optim.current_lr(optimizer), kept))
 
 
 def _save_checkpoint(model: TrainableModule, state: _RunState, sampler: BatchSampler, config: TrainConfig,
@@ -264,7 +269,7 @@ def _save_checkpoint(model: TrainableModule, state: _RunState, sampler: BatchSam
     every rank waits until rank 0 is done."""
     distributed.barrier(context)
     checkpoint.save_checkpoint(config.out, step, model, state.optimizers, sampler, context, config.to_dict(),
-                               state.schedulers, state.ema)
+                               state.schedulers, state.ema, resume.model_settings(model))
     if context.is_main:
         with ema.ema_weights(model, state.ema):
             model.save(config.out)  # so a killed run still leaves a loadable model

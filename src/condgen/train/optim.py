@@ -24,7 +24,6 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from condgen.errors import ConfigError
 from condgen.models.base import OptimizerGroup
-from condgen.train.checkpoint import Checkpoint
 
 SCHEDULES = ("constant", "warmup", "cosine")
 
@@ -120,64 +119,3 @@ def build_schedulers(optimizers: dict[str, torch.optim.Optimizer],
 def current_lr(optimizer: torch.optim.Optimizer) -> float:
     """The lr the optimiser's next ``step()`` uses (each of ours has one parameter group)."""
     return float(optimizer.param_groups[0]["lr"])
-
-
-# -- resume ---------------------------------------------------------------------------------------
-def trajectory_settings(config: Mapping) -> dict[str, object]:
-    """The run settings that shape the lr and EMA trajectories, from ``TrainConfig.to_dict()``.
-
-    Checkpoints of format 1 predate these settings; their missing keys read as today's defaults.
-    ``steps`` counts only for cosine, whose decay ends at the last step.
-    """
-    settings: dict[str, object] = {
-        "lr_schedule": config.get("lr_schedule", "constant"),
-        "warmup_steps": config.get("warmup_steps", 0),
-        "min_lr_ratio": config.get("min_lr_ratio", 0.0),
-        "ema_decay": config.get("ema_decay") or None,
-    }
-    if settings["lr_schedule"] == "cosine":
-        settings["steps"] = config.get("steps")
-    return settings
-
-
-def group_settings(optimizers: dict[str, torch.optim.Optimizer],
-                   schedulers: dict[str, LambdaLR]) -> dict[str, dict[str, object]]:
-    """Each live group's base lr, betas and weight decay."""
-    return {name: {"lr": float(schedulers[name].base_lrs[0]),
-                   "betas": tuple(float(b) for b in optimizer.param_groups[0]["betas"]),
-                   "weight_decay": float(optimizer.param_groups[0]["weight_decay"])}
-            for name, optimizer in optimizers.items()}
-
-
-def saved_group_settings(checkpoint: Checkpoint) -> dict[str, dict[str, object]]:
-    """Each checkpointed group's base lr, betas and weight decay (format 1: its constant lr)."""
-    schedulers = checkpoint.meta.get("schedulers", {})
-    settings = {}
-    for name, saved in checkpoint.meta["optimizers"].items():
-        group = saved["param_groups"][0]
-        lr = schedulers[name]["base_lrs"][0] if name in schedulers else group["lr"]
-        settings[name] = {"lr": float(lr), "betas": tuple(float(b) for b in group["betas"]),
-                          "weight_decay": float(group["weight_decay"])}
-    return settings
-
-
-def check_resume_settings(checkpoint: Checkpoint, config: Mapping, optimizers: dict[str, torch.optim.Optimizer],
-                          schedulers: dict[str, LambdaLR]) -> None:
-    """Raise a one-line :class:`ConfigError` if this run's schedule, EMA or group settings differ from
-    the checkpoint's: silently applying either set would give a run that matches neither."""
-    saved, wanted = trajectory_settings(checkpoint.meta.get("config", {})), trajectory_settings(config)
-    # (``steps`` is only there for cosine; a change of schedule already shows in lr_schedule)
-    differ = [key for key in saved if key in wanted and saved[key] != wanted[key]]
-    was = [f"{key}={saved[key]!r}" for key in differ]
-    now = [f"{key}={wanted[key]!r}" for key in differ]
-    saved_groups, live_groups = saved_group_settings(checkpoint), group_settings(optimizers, schedulers)
-    for name in sorted(set(saved_groups) & set(live_groups)):
-        for key, value in live_groups[name].items():
-            if saved_groups[name][key] != value:
-                was.append(f"{name} {key}={saved_groups[name][key]!r}")
-                now.append(f"{name} {key}={value!r}")
-    if was:
-        raise ConfigError(
-            f"{checkpoint.directory}: the checkpoint was trained with {', '.join(was)} but this run asks for "
-            f"{', '.join(now)}; resume with the checkpoint's settings, or use another out folder or resume=False"
-        )

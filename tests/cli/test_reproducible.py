@@ -2,6 +2,7 @@
 gives the weights of an uninterrupted one, `--resume` with other options refuses without writing, and
 `--steps 0` saves the initial model."""
 
+import json
 import os
 import re
 import signal
@@ -98,6 +99,14 @@ def test_resume_with_another_option_refuses_in_one_line_and_writes_nothing(tmp_p
     message = str(result.exception)
     assert "-o lr 0.001 (saved) vs 1e+12 (now)" in message and "\n" not in message
     assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+
+
+def test_a_recipe_that_changes_an_option_part_way_resumes_with_change_options(tmp_path):
+    out = tmp_path / "vae"
+    condgen(*train_args(4), "--out", out)
+    condgen(*train_args(6), "--out", out, "--resume", "--change-options", "-o", "beta=2")
+    record = json.loads((out / "config.json").read_text())
+    assert record["config"]["beta"] == 2 and record["option_changes"] == [{"step": 4, "options": {"beta": [1.0, 2.0]}}]
 
 
 def test_zero_steps_saves_the_initial_model(tmp_path):

@@ -85,3 +85,34 @@ def test_resuming_says_from_which_step_on_one_line(tmp_path, toys, caplog):
     with caplog.at_level("INFO", logger="condgen.train"):
         train(model, toys.regression_dataset(), quiet(tmp_path, steps=4, resume=True))
     assert f"resuming from step 4 of {tmp_path / 'checkpoint'} (--steps 4: nothing left to train)" in caplog.messages
+
+
+def test_change_options_applies_changed_model_options_from_the_checkpoint_on_and_records_them(tmp_path, toys):
+    _trained(toys, tmp_path)
+    model = toys.LinearRegressor(toys.LinearConfig(grad_clip=1.0))
+    model.data_spec = {"name": "toy-regression", "n": 96, "seed": 0}
+    train(model, toys.regression_dataset(), quiet(tmp_path, steps=6, resume=True, change_options=True))
+    changes = [{"step": 4, "options": {"grad_clip": [None, 1.0]}}]
+    assert json.loads((tmp_path / "config.json").read_text())["option_changes"] == changes
+    assert json.loads((tmp_path / "checkpoint" / JSON_FILE).read_text())["model"]["option_changes"] == changes
+    # Resuming again under the new values needs no flag, and keeps the record.
+    again = toys.LinearRegressor(toys.LinearConfig(grad_clip=1.0))
+    again.data_spec = dict(model.data_spec)
+    train(again, toys.regression_dataset(), quiet(tmp_path, steps=8, resume=True))
+    assert json.loads((tmp_path / "config.json").read_text())["option_changes"] == changes
+
+
+def test_change_options_still_refuses_what_the_optimiser_state_or_the_data_decide(tmp_path, toys):
+    _trained(toys, tmp_path)
+    before = _files(tmp_path)
+    model = toys.LinearRegressor(toys.LinearConfig(lr=0.01))
+    model.data_spec = {"name": "toy-regression", "n": 96, "seed": 0}
+    with pytest.raises(ConfigError, match="optimiser's lr 0.05 .saved. vs 0.01"):
+        train(model, toys.regression_dataset(), quiet(tmp_path, steps=6, resume=True, change_options=True))
+    model = toys.LinearRegressor()
+    model.data_spec = {"name": "toy-regression", "n": 50, "seed": 0}
+    with pytest.raises(ConfigError, match="-n 96 .saved. vs 50"):
+        train(model, toys.regression_dataset(), quiet(tmp_path, steps=6, resume=True, change_options=True))
+    assert _files(tmp_path) == before
+    with pytest.raises(ConfigError, match="pass --resume too"):
+        quiet(tmp_path, change_options=True)

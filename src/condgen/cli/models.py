@@ -74,6 +74,9 @@ def train(
     n: Annotated[int | None, typer.Option("-n", "--number", help="number of examples for built-in sets")] = None,
     seed: Annotated[int, typer.Option(help="seed of data generation and training")] = 0,
     resume: Annotated[bool, typer.Option(help="continue from the last checkpoint in --out")] = False,
+    change_options: Annotated[bool, typer.Option(help="with --resume: apply the -o options that differ from the "
+                                                      "checkpoint's from its step on, recorded in config.json")]
+    = False,
     checkpoint_every: Annotated[int, typer.Option(help="steps between checkpoints")] = 500,
     sample_every: Annotated[int, typer.Option(help="steps between sample grids (0: never)")] = 500,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:1, mps")] = "auto",
@@ -107,7 +110,8 @@ def train(
 
     result = train_named_model(
         model, data, out_dir, steps=steps, batch_size=batch_size, size=size, n=n, seed=seed, resume=resume,
-        checkpoint_every=checkpoint_every, sample_every=sample_every, device=device, attributes=attrs,
+        change_options=change_options, checkpoint_every=checkpoint_every, sample_every=sample_every, device=device,
+        attributes=attrs,
         options=parse_options(option), skip_bad=skip_bad, lr_schedule=lr_schedule, warmup_steps=warmup_steps,
         min_lr_ratio=min_lr_ratio, ema_decay=ema_decay, group_lr=parse_assignments(group_lr, "--group-lr"),
         data_options=parse_data_options(data_option, kind),

@@ -93,7 +93,10 @@ class TrainableModule(nn.Module):
 
     # -- artifacts ----------------------------------------------------------------------------
     def artifact_body(self) -> dict[str, Any]:
-        return {"config": asdict(self.config), "attributes": self.schema.to_dict(), "data": self.data_spec}
+        # option_changes: -o options a resumed run changed part-way (--change-options), with the step.
+        changes = list(getattr(self, "option_changes", []))
+        return {"config": asdict(self.config), "attributes": self.schema.to_dict(), "data": self.data_spec,
+                **({"option_changes": changes} if changes else {})}
 
     def save(self, directory: str | Path) -> Path:
         """Write ``config.json`` + ``model.safetensors`` to ``directory`` (atomically, file by file)."""
@@ -125,6 +128,7 @@ class TrainableModule(nn.Module):
             raise ArtifactError(f"{directory}: config.json does not describe a {cls.kind} ({error})") from None
         model = cls(config, schema)
         model.data_spec = dict(body.get("data", {}))
+        model.option_changes = list(body.get("option_changes", []))
         model.load_weights(directory)
         model.artifact_dir = Path(directory).resolve()
         model.eval()

@@ -28,6 +28,7 @@ def train_named_model(
     n: int | None = None,
     seed: int = 0,
     resume: bool = False,
+    change_options: bool = False,
     checkpoint_every: int = 500,
     sample_every: int = 500,
     device: str = "auto",
@@ -47,6 +48,8 @@ def train_named_model(
     ``lr_schedule`` … ``group_lr`` are :class:`~condgen.train.TrainConfig`'s (schedules, EMA, per-group lr
     as numbers or text); with ``ema_decay`` set, the saved artifact holds the EMA weights. ``data_options``
     go to :func:`~condgen.data.load_dataset` (a reader's ``split``/``crop``/``limit``, ``kinds``).
+    ``change_options`` (with ``resume``): continue under changed ``options``, recorded with the step
+    (:mod:`condgen.train.resume`).
     ``seed`` fixes everything random: the data, the initial weights and the run (the same call twice gives
     the same weights, bit for bit, on CPU).
     """
@@ -58,7 +61,7 @@ def train_named_model(
     model = build_model(name, dataset, **(options or {}))
     config = TrainConfig(
         steps=steps, batch_size=batch_size, seed=seed, out=Path(out), resume=resume,
-        checkpoint_every=checkpoint_every, sample_every=sample_every,
+        change_options=change_options, checkpoint_every=checkpoint_every, sample_every=sample_every,
         device=device, progress=progress, lr_schedule=lr_schedule, warmup_steps=warmup_steps,
         min_lr_ratio=min_lr_ratio, ema_decay=ema_decay, group_lr=dict(group_lr or {}),
     )

@@ -71,6 +71,7 @@ class TrainConfig:
     seed: int = 0
     out: Path | None = None
     resume: bool = False
+    change_options: bool = False
     checkpoint_every: int = 500
     sample_every: int = 0
     sample_n: int = 64
@@ -94,6 +95,8 @@ class TrainConfig:
             raise ConfigError(f"sample_n (samples per grid) must be ≥ 1, got {self.sample_n}")
         if self.resume and self.out is None:
             raise ConfigError("TrainConfig: resume=True needs out= (the folder holding the checkpoint)")
+        if self.change_options and not self.resume:
+            raise ConfigError("--change-options applies changed -o options to a resumed run: pass --resume too")
         optim.check_schedule(self.lr_schedule, self.warmup_steps, self.min_lr_ratio, self.steps)
         self.ema_decay = ema.check_decay(self.ema_decay)
         self.group_lr, self.group_betas = optim.checked_group_overrides(self.group_lr, self.group_betas)
@@ -223,11 +226,18 @@ def _resume(model: TrainableModule, state: _RunState, sampler: BatchSampler, con
                            checkpoint.checkpoint_dir(config.out))
         return 0
     saved = checkpoint.load_checkpoint(config.out)
-    resume.check_resumable(saved, model, config.to_dict(), state.optimizers, state.schedulers)
+    changed = resume.check_resumable(saved, model, config.to_dict(), state.optimizers, state.schedulers,
+                                     config.change_options)
     checkpoint.restore(saved, model, state.optimizers, sampler, context, state.schedulers, state.ema)
+    model.option_changes = list(saved.meta.get("model", {}).get("option_changes", []))
+    if changed:
+        model.option_changes.append({"step": saved.step, "options": changed})
     if context.is_main:
         done = f" (--steps {config.steps}: nothing left to train)" if saved.step >= config.steps else ""
         logger.info("resuming from step %d of %s%s", saved.step, saved.directory, done)
+        if changed:
+            logger.info("from step %d on: %s (recorded in config.json as option_changes)", saved.step,
+                        ", ".join(f"-o {key}={new} (was {old})" for key, (old, new) in changed.items()))
     return saved.step
 
 

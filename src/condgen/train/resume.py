@@ -10,6 +10,13 @@ setting, and recording it would describe weights that never saw it; so :func:`ch
 naming each option with its saved and its new value. Other settings (``--steps`` for the other schedules,
 ``--checkpoint-every``, ``--sample-every``, ``--device``) may change.
 
+A recipe that deliberately changes model options part-way (a KL weight raised at step 4,750, say) resumes
+with ``--change-options``: the ``-o`` options that differ are applied from the checkpoint's step on and
+recorded, with that step and both values, in the checkpoint and in the artifact's ``config.json``
+(``option_changes``), so the record never names a value that earlier steps did not see. The data, the batches,
+the schedules and the optimisers' own settings (an ``-o lr`` change included: the optimiser state carries its
+learning rate) still may not change.
+
 A checkpoint records the model's settings (:func:`model_settings`) in its JSON; for one written before it
 did, the model artifact beside it (``out/config.json``, saved with every checkpoint) stands in.
 """
@@ -38,9 +45,11 @@ DATA_FLAGS = {"name": "--data", "path": "--data", "modality": "--data", "n": "-n
 
 
 def model_settings(model: TrainableModule) -> dict[str, Any]:
-    """What a checkpoint records of the model: its options, data spec and attribute names (JSON values)."""
+    """What a checkpoint records of the model: its options, data spec, attribute names and the option changes
+    it was trained through (JSON values)."""
     options = asdict(model.config) if is_dataclass(model.config) else {}
-    return _as_json({"options": options, "data": dict(model.data_spec), "attributes": list(model.schema.names)})
+    return _as_json({"options": options, "data": dict(model.data_spec), "attributes": list(model.schema.names),
+                     "option_changes": list(getattr(model, "option_changes", []))})
 
 
 def run_settings(config: Mapping) -> dict[str, object]:
@@ -64,10 +73,17 @@ def run_settings(config: Mapping) -> dict[str, object]:
 
 
 def check_resumable(checkpoint: Checkpoint, model: TrainableModule, config: Mapping,
-                    optimizers: dict[str, torch.optim.Optimizer], schedulers: dict[str, LRScheduler]) -> None:
+                    optimizers: dict[str, torch.optim.Optimizer], schedulers: dict[str, LRScheduler],
+                    change_options: bool = False) -> dict[str, list]:
     """Raise a one-line :class:`ConfigError` naming every option this run (``model``, ``config`` =
-    ``TrainConfig.to_dict()``) sets otherwise than the run that wrote ``checkpoint`` did."""
-    differences = _model_differences(_saved_model_settings(checkpoint, model), model_settings(model))
+    ``TrainConfig.to_dict()``) sets otherwise than the run that wrote ``checkpoint`` did. With
+    ``change_options`` the model's ``-o`` options may differ: returns them as ``{key: [saved, now]}``."""
+    saved_model = _saved_model_settings(checkpoint, model)
+    differences = _model_differences(saved_model, model_settings(model))
+    changed: dict[str, list] = {}
+    if change_options:
+        changed = {flag[3:]: [old, new] for flag, old, new in differences if flag.startswith("-o ")}
+        differences = [difference for difference in differences if not difference[0].startswith("-o ")]
     saved, wanted = run_settings(checkpoint.meta.get("config", {})), run_settings(config)
     differences += [(_run_flag(key), saved[key], wanted[key]) for key in saved
                     if key in wanted and saved[key] != wanted[key]]
@@ -76,9 +92,11 @@ def check_resumable(checkpoint: Checkpoint, model: TrainableModule, config: Mapp
     unique = list(dict.fromkeys((flag, _text(old), _text(new)) for flag, old, new in differences))
     if unique:
         listed = "; ".join(f"{flag} {old} (saved) vs {new} (now)" for flag, old, new in unique)
+        allowed = "" if change_options else " (or pass --change-options to apply changed -o options from here on)"
         raise ConfigError(f"--resume: this run differs from the one {checkpoint.directory} was trained with: "
-                          f"{listed}; resume with the saved values, or train without --resume (or into another "
-                          "--out)")
+                          f"{listed}; resume with the saved values{allowed}, or train without --resume (or into "
+                          "another --out)")
+    return changed
 
 
 def _model_differences(saved: dict[str, Any] | None, live: dict[str, Any]) -> list[tuple[str, Any, Any]]:
@@ -91,7 +109,7 @@ def _model_differences(saved: dict[str, Any] | None, live: dict[str, Any]) -> li
             differences.append((DATA_FLAGS.get(key, f"--data-option {key}"), old_data.get(key), new_data.get(key)))
     if saved.get("attributes", live["attributes"]) != live["attributes"]:
         differences.append(("--attrs", ",".join(saved["attributes"]), ",".join(live["attributes"])))
-    old_options, new_options = saved.get("options", {}), live["options"]
+    old_options, new_options = saved.get("options", {}), live["options"]  # (option_changes: a record only)
     for key in sorted((set(old_options) | set(new_options)) - DATA_DERIVED_OPTIONS):
         if old_options.get(key) != new_options.get(key):
             differences.append((f"-o {key}", old_options.get(key), new_options.get(key)))

@@ -101,6 +101,8 @@ def test_cold_start_reads_the_shipped_statistics_once_and_computes_only_what_the
         assert "test: reading the statistics molsets ships (test_stats.npz" in shown
         assert "test: computing fcd of 40 molecules" in shown
         assert "test_scaffolds: computing fingerprints, fcd, fragments, scaffolds, properties" in shown
+        assert "train: hashing the 3,000 MOSES training SMILES" in shown
+        assert "generated molecules" in shown and "ChemNet" in shown  # the bars of the per-call work
         assert len(list((tmp_path / "cache" / "moses").glob("reference-test-*.npz"))) == 1
 
         with Workers(1) as workers:

@@ -60,18 +60,6 @@ class ReferenceStatistics:
     properties: dict[str, np.ndarray]
 
 
-#: Molecules per progress-bar step while describing a reference set.
-PROGRESS_BATCH = 8192
-
-
-def _describe_with_progress(smiles: Sequence[str], workers: Workers, what: str) -> list:
-    from condgen.progress import over_slices
-
-    parts = over_slices(len(smiles), PROGRESS_BATCH, lambda part: workers.map(describe_reference, smiles[part]),
-                        progress=True, description=what)
-    return [record for part in parts for record in part]
-
-
 def complete_statistics(known: dict[str, Any], smiles: Sequence[str], workers: Workers, device: str = "cpu",
                         fcd_jobs: int = 1, what: str = "reference") -> ReferenceStatistics:
     """``known`` parts (keys of :class:`ReferenceStatistics`; a missing or None one is computed from ``smiles``).
@@ -86,7 +74,7 @@ def complete_statistics(known: dict[str, Any], smiles: Sequence[str], workers: W
         from condgen.progress import status
 
         status(f"{what}: computing {', '.join(missing)} of {len(smiles):,} molecules (once; then cached)")
-        records = _describe_with_progress(list(smiles), workers, what)
+        records = workers.map(describe_reference, list(smiles), progress=what)
         packed = np.frombuffer(b"".join(r.fingerprint for r in records), dtype=np.uint8)
         fragments: Counter = Counter()
         for record in records:
@@ -231,7 +219,11 @@ def training_set_hashes(train: Sequence[str] | None, use_cache: bool = True) -> 
             return np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError):
             pass
-    hashes = smiles_hashes(moses_split("train"))
+    from condgen.progress import status
+
+    train = moses_split("train")
+    status(f"train: hashing the {len(train):,} MOSES training SMILES for novelty (once, then cached)")
+    hashes = smiles_hashes(train)
     if use_cache:
         buffer = io.BytesIO()
         np.save(buffer, hashes)

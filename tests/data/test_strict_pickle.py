@@ -79,6 +79,21 @@ def test_codecs_other_than_latin1_are_refused():
         strict_loads(pickle.dumps(Encodes(), protocol=2), "file.npz")
 
 
+def test_a_pickle_cannot_patch_the_classes_it_may_use():
+    """BUILD with a (None, {name: value}) state sets attributes on whatever object is on the stack: with a
+    plain unpickler these hand-written opcodes leave ``collections.Counter.update`` None process-wide."""
+    payload = (b"\x80\x02ccollections\nCounter\nq\x00N}q\x01X\x06\x00\x00\x00updateq\x02N"
+               b"s\x86q\x03b.")
+    try:
+        strict_loads(payload, "file.npz")
+    except DataError:
+        pass
+    assert Counter({"a": 1}) + Counter({"a": 1}) == Counter({"a": 2})
+    counts = Counter()
+    counts.update(["x"])
+    assert counts == Counter({"x": 1})
+
+
 def test_a_corrupt_file_is_a_one_line_error(tmp_path):
     path = tmp_path / "broken.npz"
     path.write_bytes(b"not a zip")

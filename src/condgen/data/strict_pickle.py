@@ -12,7 +12,6 @@ before it is looked up, so nothing in a malicious file runs.
 from __future__ import annotations
 
 import builtins
-import codecs
 import collections
 import io
 import pickle
@@ -24,14 +23,21 @@ import numpy as np
 
 from condgen.errors import DataError
 
-#: Protocol 2 pickles ``bytes`` as ``_codecs.encode(text, "latin1")``; no other codec is admitted.
-_BYTES_CODEC = codecs.lookup("latin1").name
+#: Protocol 2 pickles ``bytes`` as ``_codecs.encode(text, "latin1")``; no other codec is admitted. The name
+#: is compared as a string, never looked up (a codec lookup imports modules).
+_LATIN1_NAMES = frozenset({"latin1", "latin_1", "latin-1", "iso-8859-1", "iso8859-1", "l1"})
 
 
 def _latin1_encode(text: str, encoding: str = "utf-8", errors: str = "strict") -> bytes:
-    if not isinstance(text, str) or not isinstance(encoding, str) or codecs.lookup(encoding).name != _BYTES_CODEC:
+    if not isinstance(text, str) or not isinstance(encoding, str) or encoding.lower() not in _LATIN1_NAMES:
         raise pickle.UnpicklingError(f"_codecs.encode with codec {encoding!r} is not admitted")
-    return text.encode("latin1", errors)
+    return text.encode("latin1", "strict")
+
+
+def _counter(*args: Any) -> collections.Counter:
+    """``Counter(*args)``. The pickle gets this function, not the class: a BUILD opcode sets attributes on
+    the object it is given, and must not be able to patch ``collections.Counter`` for the whole process."""
+    return collections.Counter(*args)
 
 
 def _numpy_core(name: str) -> Any:
@@ -49,7 +55,7 @@ _ALLOWED: dict[tuple[str, str], Any] = {
        for module in ("numpy.core.multiarray", "numpy._core.multiarray") for name in ("_reconstruct", "scalar")},
     ("numpy", "ndarray"): lambda: np.ndarray,
     ("numpy", "dtype"): lambda: np.dtype,
-    ("collections", "Counter"): lambda: collections.Counter,
+    ("collections", "Counter"): lambda: _counter,
     ("_codecs", "encode"): lambda: _latin1_encode,
     **{("builtins", name): (lambda name=name: getattr(builtins, name))
        for name in ("dict", "list", "tuple", "str", "int", "float", "bool")},

@@ -1,23 +1,25 @@
-"""condgen's MOSES metrics against the original MOSES code: speed and agreement on the full reference sets.
+"""condgen's MOSES metrics against the original MOSES code: speed (cold and warm) and agreement.
 
-    .venv/bin/python benchmarks/moses_metrics_speed.py [--n 10000] [--n-jobs 2] [--repeats 2]
+    .venv/bin/python benchmarks/moses_metrics_speed.py [--n 5000 30000] [--n-jobs 2] [--repeats 2]
 
-What is timed: one call of ``condgen.metrics.molecules.moses_metrics(generated, n_jobs=2)`` and one
-call of the original ``moses.get_all_metrics(generated, n_jobs=2)`` (molsets 0.3.1, unmodified, with
-the import shims of ``tests/metrics/moses_reference/moses_shims.py``), each in a fresh Python
-process, on the same generated SMILES, on the CPU, against the default MOSES test, scaffold-test
-and training sets. Caches are warm on both sides: MOSES loads its shipped precomputed test
-statistics (pickled ``.npz``), condgen its own cache under ``$CONDGEN_CACHE/moses`` (built first,
-and timed separately, if missing). Each call's time includes loading those statistics and the
-training set; Python start-up and imports are not included (reported apart as process wall time).
-CPU seconds (the process and its worker processes) are reported too: on a shared machine they vary
-less than wall time. With ``--repeats`` the runs alternate and the speed-up is the ratio of sums.
+What is timed, for each ``--n``: one call of ``condgen.metrics.molecules.moses_metrics(generated,
+n_jobs)`` and one call of the original ``moses.get_all_metrics(generated, n_jobs)`` (molsets 0.3.1,
+unmodified, with the import shims of ``tests/metrics/moses_reference/moses_shims.py``), each in a
+fresh Python process, on the same generated SMILES, on the CPU, against the default MOSES test,
+scaffold-test and training sets. condgen runs twice over: *cold*, with ``$CONDGEN_CACHE`` a fresh
+empty temporary folder (a new user's first run: it converts the statistics molsets ships and hashes
+the training set), then *warm*, on the cache the cold run left. MOSES has no cache of its own: it
+loads its shipped precomputed statistics (pickled ``.npz``) and the training set on every call.
+Each call's time includes loading statistics and the training set; Python start-up and imports are
+not included (reported apart as process wall time). CPU seconds (the process and its worker
+processes) are reported too: on a shared machine they vary less than wall time. With
+``--repeats`` the warm condgen and MOSES runs alternate and the speed-up is the ratio of sums.
 
-The generated set: ``--n`` molecules drawn from the MOSES training split (seeded), 3% of them then
+The generated set: ``n`` molecules drawn from the MOSES training split (seeded), 3% of them then
 corrupted into mostly invalid strings — so the MOSES "Train" baseline row is the sanity check.
 
-Agreement: MOSES's precomputed statistics were made in 2019 with an older RDKit; condgen's are
-recomputed with the installed one, so values may differ slightly where RDKit changed.
+Agreement: both read the same shipped reference statistics, so differences come only from the
+generated side (the installed RDKit for both) and from float rounding.
 The script also checks, on RDKit's bundled NCI set (unfiltered molecules, many PAINS hits), that
 condgen's pattern-fingerprint screen of the filter SMARTS never rejects a real match.
 
@@ -83,31 +85,18 @@ def run_one(which: str, input_path: Path, output_path: Path, n_jobs: int) -> Non
                                        "values": {k: float(v) for k, v in values.items()}}))
 
 
-def timed_child(which: str, input_path: Path, n_jobs: int, workdir: Path) -> dict:
-    output = workdir / f"{which}.json"
+def timed_child(which: str, input_path: Path, n_jobs: int, workdir: Path, cache: Path, label: str) -> dict:
+    """Run one timed call in a fresh process with ``$CONDGEN_CACHE`` = ``cache``; its seconds and values."""
+    output = workdir / f"{label}.json"
     start = time.perf_counter()
     subprocess.run([sys.executable, __file__, "--child", which, "--input", str(input_path), "--output",
-                    str(output), "--n-jobs", str(n_jobs)], check=True, cwd=ROOT)
+                    str(output), "--n-jobs", str(n_jobs)], check=True, cwd=ROOT,
+                   env={**os.environ, "CONDGEN_CACHE": str(cache)})
     result = json.loads(output.read_text())
     result["process_seconds"] = time.perf_counter() - start
-    print(f"{which}: {result['seconds']:.1f} s in the call ({result['cpu_seconds']:.1f} CPU-s), "
+    print(f"{label}: {result['seconds']:.1f} s in the call ({result['cpu_seconds']:.1f} CPU-s), "
           f"{result['process_seconds']:.1f} s process", flush=True)
     return result
-
-
-def warm_condgen_cache(n_jobs: int) -> float:
-    """Build condgen's reference-statistics cache if missing; seconds it took (about 0 when warm)."""
-    from condgen.data.chem.parallel import Workers
-    from condgen.metrics.molecules.features import warm_up_workers
-    from condgen.metrics.molecules.reference import reference_statistics, training_set_hashes
-
-    start = time.perf_counter()
-    warm_up_workers()
-    with Workers(n_jobs) as workers:
-        for split in ("test", "test_scaffolds"):
-            reference_statistics(None, split, workers, fcd_jobs=n_jobs)
-    training_set_hashes(None)
-    return time.perf_counter() - start
 
 
 def check_filter_screen() -> dict:
@@ -136,11 +125,50 @@ def check_filter_screen() -> dict:
             with_match, "pattern_matches": matches, "matches_rejected_by_screen": misses}
 
 
+def measure(n: int, n_jobs: int, repeats: int, workdir: Path) -> dict:
+    """Cold condgen, then ``repeats`` alternating warm condgen / MOSES runs, on ``n`` generated SMILES."""
+    input_path = workdir / f"generated-{n}.smi"
+    input_path.write_text("\n".join(generated_sample(n)) + "\n")
+    cache = Path(tempfile.mkdtemp(prefix="condgen-cache-", dir=workdir))  # empty: a new user's machine
+    cold = timed_child("condgen", input_path, n_jobs, workdir, cache, f"condgen-cold-{n}")
+    runs = {"condgen": [], "moses": []}
+    for repeat in range(repeats):  # alternating, so a burst of load on this shared machine hits both
+        for which in runs:
+            runs[which].append(timed_child(which, input_path, n_jobs, workdir, cache, f"{which}-warm-{n}-{repeat}"))
+    total = {which: {key: sum(r[key] for r in results) for key in ("seconds", "cpu_seconds", "process_seconds")}
+             for which, results in runs.items()}
+    ours, reference = runs["condgen"][0], runs["moses"][0]
+
+    def rounded(results: list[dict], key: str) -> list[float]:
+        return [round(r[key], 1) for r in results]
+
+    warm_mean = total["condgen"]["seconds"] / repeats
+    return {
+        "n": n,
+        "generated": f"{n} MOSES training molecules, 3% corrupted (seed 0)",
+        "rows": {
+            "condgen cold (empty $CONDGEN_CACHE)": {"seconds": round(cold["seconds"], 1),
+                                                    "cpu_seconds": round(cold["cpu_seconds"], 1),
+                                                    "process_seconds": round(cold["process_seconds"], 1)},
+            "condgen warm": {key: rounded(runs["condgen"], key) for key in ("seconds", "cpu_seconds",
+                                                                             "process_seconds")},
+            "moses": {key: rounded(runs["moses"], key) for key in ("seconds", "cpu_seconds", "process_seconds")},
+        },
+        "cold_over_warm": cold["seconds"] / warm_mean,
+        "speedup_warm": total["moses"]["seconds"] / total["condgen"]["seconds"],
+        "speedup_warm_cpu_seconds": total["moses"]["cpu_seconds"] / total["condgen"]["cpu_seconds"],
+        "speedup_cold": (total["moses"]["seconds"] / repeats) / cold["seconds"],
+        "values": {"condgen": ours["values"], "moses": reference["values"]},
+        "abs_diff": {k: abs(ours["values"][k] - v) for k, v in reference["values"].items()},
+        "abs_diff_cold_warm": {k: abs(cold["values"][k] - v) for k, v in ours["values"].items()},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=10000)
+    parser.add_argument("--n", type=int, nargs="+", default=[5000, 30000], help="generated set sizes")
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=1, help="alternate condgen/MOSES runs this many times")
+    parser.add_argument("--repeats", type=int, default=1, help="alternate warm condgen/MOSES runs this many times")
     parser.add_argument("--skip-screen-check", action="store_true")
     parser.add_argument("--child", choices=["condgen", "moses"], help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
@@ -151,51 +179,33 @@ def main() -> None:
         return
 
     workdir = Path(tempfile.mkdtemp(prefix="moses-speed-"))
-    input_path = workdir / "generated.smi"
-    input_path.write_text("\n".join(generated_sample(args.n)) + "\n")
-    cold_cache_seconds = warm_condgen_cache(args.n_jobs)
-    print(f"condgen cache ready ({cold_cache_seconds:.0f} s)", flush=True)
     load_before = os.getloadavg()
-    runs = {"condgen": [], "moses": []}
-    for _ in range(args.repeats):  # alternating, so a burst of load on this shared machine hits both
-        for which in runs:
-            runs[which].append(timed_child(which, input_path, args.n_jobs, workdir))
+    sizes = [measure(n, args.n_jobs, args.repeats, workdir) for n in args.n]
     load_after = os.getloadavg()
-    ours, reference = runs["condgen"][0], runs["moses"][0]
-    total = {which: {key: sum(r[key] for r in results) for key in ("seconds", "cpu_seconds", "process_seconds")}
-             for which, results in runs.items()}
-    diffs = {k: abs(ours["values"][k] - v) for k, v in reference["values"].items()}
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     record = {
-        "command": f"python benchmarks/moses_metrics_speed.py --n {args.n} --n-jobs {args.n_jobs} "
-                   f"--repeats {args.repeats}",
+        "command": f"python benchmarks/moses_metrics_speed.py --n {' '.join(map(str, args.n))} "
+                   f"--n-jobs {args.n_jobs} --repeats {args.repeats}",
         "commit": commit,
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                     "cpu_count": os.cpu_count(), "python": platform.python_version(),
                     "load_average_before": load_before, "load_average_after": load_after},
         "timed": "one metrics call each, fresh process, CPU, n_jobs workers, default MOSES test / "
-                 "test_scaffolds / train, warm caches (MOSES: its shipped precomputed statistics; condgen: "
-                 "$CONDGEN_CACHE/moses); loading statistics and training set included, imports excluded",
-        "generated": f"{args.n} MOSES training molecules, 3% corrupted (seed 0)",
+                 "test_scaffolds / train; condgen cold = empty $CONDGEN_CACHE (a temporary folder), warm = the "
+                 "cache the cold run left; MOSES loads its shipped precomputed statistics every call; loading "
+                 "statistics and training set included, imports excluded",
         "repeats": args.repeats,
-        "seconds_per_run": {which: [round(r["seconds"], 1) for r in results] for which, results in runs.items()},
-        "cpu_seconds_per_run": {which: [round(r["cpu_seconds"], 1) for r in results]
-                                for which, results in runs.items()},
-        "process_seconds_per_run": {which: [round(r["process_seconds"], 1) for r in results]
-                                    for which, results in runs.items()},
-        "condgen_cold_cache_build_seconds": cold_cache_seconds,
-        "speedup": total["moses"]["seconds"] / total["condgen"]["seconds"],
-        "speedup_cpu_seconds": total["moses"]["cpu_seconds"] / total["condgen"]["cpu_seconds"],
-        "values": {"condgen": ours["values"], "moses": reference["values"]},
-        "abs_diff": diffs,
+        "sizes": sizes,
         "published_moses_train_row": PUBLISHED_TRAIN_ROW,
     }
     if not args.skip_screen_check:
         record["filter_screen_check"] = check_filter_screen()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "moses_metrics_speed.json").write_text(json.dumps(record, indent=2) + "\n")
-    print(f"speed-up {record['speedup']:.2f}x wall, {record['speedup_cpu_seconds']:.2f}x CPU; largest differences:",
-          sorted(diffs.items(), key=lambda kv: -kv[1])[:5])
+    for size in sizes:
+        print(f"n={size['n']}: cold/warm {size['cold_over_warm']:.2f}x, warm speed-up {size['speedup_warm']:.2f}x "
+              f"wall ({size['speedup_warm_cpu_seconds']:.2f}x CPU); largest differences:",
+              sorted(size["abs_diff"].items(), key=lambda kv: -kv[1])[:5])
 
 
 if __name__ == "__main__":

@@ -24,3 +24,25 @@ def progress_console(monkeypatch):
     console = Console(record=True, force_terminal=True, width=160, file=io.StringIO())
     monkeypatch.setattr(condgen.progress, "CONSOLE", console)
     return console
+
+
+@pytest.fixture
+def write_moses_style_npz():
+    """``write(path, value)``: an ``.npz`` laid out like the MOSES wheel's statistics files — one member
+    ``stats.npy`` holding ``value`` as a pickled (protocol 2) 0-d object array. Only tests write pickles."""
+    import io
+    import pickle
+    import zipfile
+
+    import numpy as np
+
+    def write(path, value) -> None:
+        array = np.empty((), dtype=object)
+        array[()] = value
+        buffer = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buffer, np.lib.format.header_data_from_array_1_0(array))
+        pickle.dump(array, buffer, protocol=2)
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("stats.npy", buffer.getvalue())
+
+    return write

@@ -53,6 +53,17 @@ def moses_split_path(name: str) -> Path:
     return path
 
 
+def moses_statistics_path(name: str) -> Path | None:
+    """The precomputed statistics molsets ships for split ``name`` (``<name>_stats.npz``), None if absent.
+
+    molsets 0.3.1 ships them for "test" and "test_scaffolds" (a pickled dict: read them only with
+    :func:`condgen.data.strict_pickle.strict_load_npz`).
+    """
+    moses_split_path(name)  # checks the name
+    path = moses_data_dir() / f"{name}_stats.npz"
+    return path if path.is_file() else None
+
+
 @lru_cache(maxsize=3)
 def _read_split(name: str) -> tuple[str, ...]:
     path = moses_split_path(name)

@@ -108,7 +108,7 @@ def properties_table(smiles_path: str | Path, names: list[str] | None = None,
     return ["SMILES", "valid", *names], rows
 
 
-def metrics_of_file(smiles_path: str | Path, n_jobs: int = 2, device: str = "cpu",
+def metrics_of_file(smiles_path: str | Path, n_jobs: int = -1, device: str = "cpu",
                     references: Mapping[str, str | Path | None] | None = None) -> dict[str, Any]:
     """``{"samples": path, "n": lines, "metrics": {name: value}}``: the MOSES metrics of a SMILES file (every
     line counts, invalid ones too).

@@ -23,10 +23,18 @@ T = TypeVar("T")
 CHUNK_SIZE = 256
 
 
-def resolve_n_jobs(n_jobs: int) -> int:
-    """``n_jobs`` as a worker count: -1 means every core; 1 means no pool at all."""
-    if n_jobs == -1:
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity, e.g. a container's or ``taskset``'s share), else all."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # no affinity on macOS and Windows
         return os.cpu_count() or 1
+
+
+def resolve_n_jobs(n_jobs: int) -> int:
+    """``n_jobs`` as a worker count: -1 means every available core (:func:`available_cores`); 1, no pool."""
+    if n_jobs == -1:
+        return available_cores()
     if n_jobs < 1:
         raise ConfigError(f"n_jobs={n_jobs}: use a positive number of workers, or -1 for every core")
     return n_jobs
@@ -54,11 +62,20 @@ class Workers:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
-    def map(self, func: Callable[[list], list[T]], items: Sequence, chunk_size: int = CHUNK_SIZE) -> list[T]:
-        """``func`` over ``items`` in chunks, in order, in the pool when there is one."""
+    def map(self, func: Callable[[list], list[T]], items: Sequence, chunk_size: int = CHUNK_SIZE,
+            progress: str | None = None) -> list[T]:
+        """``func`` over ``items`` in chunks, in order, in the pool when there is one; with ``progress``, a
+        progress bar of that name over the items (on a terminal)."""
+        from condgen.progress import ProgressBar
+
         chunks = [list(items[i:i + chunk_size]) for i in range(0, len(items), chunk_size)]
         if self._executor is None or len(chunks) < 2:
-            parts = [func(chunk) for chunk in chunks]
+            parts = (func(chunk) for chunk in chunks)
         else:
-            parts = list(self._executor.map(func, chunks))
-        return [value for part in parts for value in part]
+            parts = self._executor.map(func, chunks)
+        values: list[T] = []
+        with ProgressBar(len(items), 0, progress is not None, description=progress or "") as bar:
+            for part in parts:
+                values.extend(part)
+                bar.update(len(values))
+        return values

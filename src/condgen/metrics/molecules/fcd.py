@@ -15,6 +15,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from condgen.progress import ProgressBar
+
 
 class ChemNetStatistics(NamedTuple):
     """Mean ``float64 [512]`` and covariance ``float64 [512, 512]`` of ChemNet activations."""
@@ -32,12 +34,13 @@ def _chemnet(device: str):
 
 
 def chemnet_activations(canonical_smiles: Sequence[str], device: str = "cpu", n_jobs: int = 1,
-                        batch_size: int = 512) -> np.ndarray:
+                        batch_size: int = 512, progress: bool = True) -> np.ndarray:
     """ChemNet's penultimate activations ``float32 [N, 512]`` of canonical SMILES.
 
     fcd_torch's own ``get_predictions`` keeps, per molecule, a view into the LSTM's whole output
     sequence (about 180 kB), which exhausts memory on a 176k-molecule reference set; this loop is
-    the same computation with each batch's activations copied out.
+    the same computation with each batch's activations copied out. ``progress``: a bar over the
+    molecules (on a terminal).
     """
     import torch
     from fcd_torch.utils import SmilesDataset
@@ -51,9 +54,10 @@ def chemnet_activations(canonical_smiles: Sequence[str], device: str = "cpu", n_
     loader = DataLoader(SmilesDataset(list(canonical_smiles), canonize=False), batch_size=batch_size,
                         num_workers=n_jobs if n_jobs > 1 else 0)
     parts = []
-    with torch.no_grad():
+    with torch.no_grad(), ProgressBar(len(canonical_smiles), 0, progress, description="ChemNet") as bar:
         for batch in loader:
             parts.append(model(batch.transpose(1, 2).float().to(device)).cpu().numpy().copy())
+            bar.update(sum(len(part) for part in parts))
     return np.concatenate(parts)
 
 

@@ -7,8 +7,10 @@ described once in worker processes (:mod:`~condgen.metrics.molecules.features`),
 SMARTS and QED's alerts are screened by pattern fingerprint before matching, ChemNet runs once over
 the distinct generated molecules instead of twice over all of them, Tanimoto similarities are int8
 matrix products, and the reference sets' statistics are cached on disk
-(:mod:`~condgen.metrics.molecules.reference`). On 10k molecules with 2 workers on 2 cores it takes
-about a third of the reference's time (``benchmarks/moses_metrics_speed.py``).
+(:mod:`~condgen.metrics.molecules.reference`; for the MOSES splits they are the ones molsets ships,
+converted once, so the reference side is the reference implementation's own). On 10k molecules
+with 2 workers on 2 cores it takes about a third of the reference's time
+(``benchmarks/moses_metrics_speed.py``).
 
 Definitions (as in MOSES): ``valid`` counts every input; all other metrics use only the valid
 molecules, duplicates included, canonicalised. ``unique@k``: distinct share of the first k valid
@@ -71,7 +73,7 @@ def _against(name: str, ref: ReferenceStatistics, gen_fcd, gen_fps: np.ndarray, 
 
 def moses_metrics(
     generated: Sequence[str],
-    n_jobs: int = 2,
+    n_jobs: int = -1,
     device: str = "cpu",
     test: Sequence[str] | None = None,
     test_scaffolds: Sequence[str] | None = None,
@@ -84,7 +86,7 @@ def moses_metrics(
 
     Args:
         generated: generated SMILES (invalid ones allowed; they only lower ``valid``).
-        n_jobs: worker processes for the RDKit work (-1: every core).
+        n_jobs: worker processes for the RDKit work (-1, the default: every core this process may use).
         device: torch device for ChemNet and the Tanimoto products ("cpu", "cuda", "cuda:1").
         test, test_scaffolds, train: reference sets; None means the MOSES split of that name
             (needs ``pip install --no-deps molsets==0.3.1``). Their statistics are cached in
@@ -103,7 +105,7 @@ def moses_metrics(
     workers_n = resolve_n_jobs(n_jobs)
     warm_up_workers()  # before the fork, so workers share the loaded tables
     with Workers(workers_n) as workers:
-        described = workers.map(describe_generated, generated)
+        described = workers.map(describe_generated, generated, progress="generated molecules")
         test_stats = reference_statistics(test, "test", workers, device, use_cache, fcd_jobs=workers_n)
         scaffold_stats = reference_statistics(test_scaffolds, "test_scaffolds", workers, device, use_cache,
                                               fcd_jobs=workers_n)

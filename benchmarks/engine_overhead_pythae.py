@@ -7,7 +7,7 @@ pythae 0.1.2's ``VAE`` takes custom networks, so it trains condgen's own encoder
 (``condgen.nn.networks.build_encoder`` / ``build_decoder``, the modules condgen's ``VAE`` holds), wrapped in
 pythae's ``BaseEncoder`` / ``BaseDecoder``; its ``BaseTrainer`` (defaults: no eval set, so it keeps the best
 model on the training loss; the final model saved to ``--out``) runs Adam at condgen's lr and betas.
-Prints one JSON line: the seconds of the timed run (trainer built + ``train()``), its steps and last loss.
+Prints one JSON line: the wall and CPU seconds of the timed run (trainer built + ``train()``), its steps and last loss.
 """
 
 from __future__ import annotations
@@ -60,8 +60,10 @@ def build_model(networks, latent_dim: int, data_shape: tuple[int, ...], base_cha
     return VAE(config, encoder=Encoder(), decoder=Decoder())
 
 
-def run(networks, data, args, n_examples: int, epochs: int, out: Path) -> tuple[float, float]:
-    """Train a fresh model for ``epochs`` passes over the first ``n_examples`` rows; (seconds, last loss)."""
+def run(networks, data, args, n_examples: int, epochs: int, out: Path) -> tuple[float, float, float]:
+    """Train a fresh model for ``epochs`` passes over the first ``n_examples`` rows.
+
+    Returns (wall seconds, CPU seconds, last loss)."""
     import torch
     from pythae.data.datasets import BaseDataset
     from pythae.trainers import BaseTrainer, BaseTrainerConfig
@@ -73,13 +75,13 @@ def run(networks, data, args, n_examples: int, epochs: int, out: Path) -> tuple[
     config = BaseTrainerConfig(output_dir=str(out), per_device_train_batch_size=args.batch_size,
                                num_epochs=epochs, learning_rate=args.lr, optimizer_params={"betas": (0.9, 0.999)},
                                no_cuda=True, seed=args.seed)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     trainer = BaseTrainer(model, dataset, training_config=config)
     trainer.train()
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     with torch.no_grad():
         loss = float(trainer.model({"data": rows[:args.batch_size]}).loss)
-    return seconds, loss
+    return seconds, cpu_seconds, loss
 
 
 def main() -> None:
@@ -106,9 +108,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as warm:
         run(networks, data, args, args.warmup_steps * args.batch_size, 1, Path(warm))
     per_epoch = args.steps // args.epochs
-    seconds, loss = run(networks, data, args, per_epoch * args.batch_size, args.epochs, args.out)
-    print(json.dumps({"seconds": seconds, "steps": per_epoch * args.epochs, "final_loss": loss,
-                      "pythae_torch": torch.__version__}))
+    seconds, cpu_seconds, loss = run(networks, data, args, per_epoch * args.batch_size, args.epochs, args.out)
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "steps": per_epoch * args.epochs,
+                      "final_loss": loss, "pythae_torch": torch.__version__}))
 
 
 if __name__ == "__main__":

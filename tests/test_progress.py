@@ -1,12 +1,13 @@
 """Long work shows what it does: a status line per phase, timed, and named bars; nothing when told not to."""
 
 import torch
+from rich.progress import Progress
 from torch import nn
 
 from condgen.data.dataset import LabeledDataset
 from condgen.data.schema import Attribute, AttributeSchema
 from condgen.plugin import BackboneAdapter, PluginConfig, fit_plugin
-from condgen.progress import Phases, in_batches, over_slices, status
+from condgen.progress import Phases, ProgressBar, in_batches, over_slices, status
 from condgen.train import TrainConfig
 
 
@@ -56,3 +57,16 @@ def test_fit_plugin_shows_its_phases_and_bars_by_default_and_is_silent_when_aske
 
     fit_plugin(backbone, data, ["flag"], config, TrainConfig(steps=3, batch_size=16), progress=False)
     assert progress_console.export_text() == ""
+
+
+def test_a_hidden_bar_does_no_work_per_step(progress_console, monkeypatch):
+    calls = []
+    monkeypatch.setattr(Progress, "update", lambda self, *args, **kwargs: calls.append(kwargs))
+    hidden = ProgressBar(10, 0, enabled=False)
+    hidden.update(1, {"model/loss": 0.5})
+    hidden.close()
+    assert calls == []  # not even the note is formatted
+    shown = ProgressBar(10, 0, enabled=True)
+    shown.update(1, {"model/loss": 0.5, "model/lr": 1e-3})
+    shown.close()
+    assert calls == [{"completed": 1, "note": "model/loss=0.5"}]

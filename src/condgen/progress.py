@@ -32,16 +32,20 @@ class ProgressBar:
 
     def __init__(self, total_steps: int, start_step: int, enabled: bool, description: str = "train"):
         console = CONSOLE
+        #: whether the bar draws; a hidden one does no work per step (the engine updates it every step)
+        self.shown = enabled and console.is_terminal
         self._progress = Progress(
             TextColumn(f"[bold]{description}"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeRemainingColumn(),
             TextColumn("{task.fields[note]}"),
-            console=console, disable=not (enabled and console.is_terminal),
+            console=console, disable=not self.shown,
         )
         self._task = self._progress.add_task(description, total=total_steps, completed=start_step, note="")
         self._progress.start()
 
     def update(self, step: int, latest: dict[str, float] | None = None, note: str | None = None) -> None:
         """Move to ``step``; the note shows ``note``, else the ``…/loss`` entries of ``latest``."""
+        if not self.shown:
+            return
         if note is None:
             note = "  ".join(f"{k}={v:.4g}" for k, v in (latest or {}).items() if k.endswith("/loss"))
         self._progress.update(self._task, completed=step, note=note)

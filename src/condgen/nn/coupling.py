@@ -120,29 +120,28 @@ class ElementwiseAffine(nn.Module):
 
 
 class LULinear(nn.Module):
-    """Learnt invertible linear map ``y = x Wᵀ`` with ``W = P·L·(U + diag(sign·exp(log_scale)))`` (Glow's
-    invertible 1×1 convolution for vectors): ``P`` a fixed permutation, ``L`` unit lower triangular, ``U``
-    strictly upper triangular. log|det| = Σ log_scale. It starts as the identity (``P = I``, like a fresh
-    coupling), so a flow starts from the data itself; training then learns to mix every coordinate into
-    every output, so couplings with fixed masks no longer treat even and odd coordinates differently. (A
-    random-rotation start, as in Glow, lost the property on a plugin over a 2-d latent fitted on a dozen
-    molecules, and a fixed random rotation without learning mixed too little for 10-class attributes.)
+    """Learnt invertible linear map ``y = x Wᵀ`` with ``W = L·(U + diag(exp(log_scale)))`` (Glow's invertible
+    1×1 convolution for vectors, LU-parametrised): ``L`` unit lower triangular, ``U`` strictly upper
+    triangular. log|det| = Σ log_scale. It starts as the identity (like a fresh coupling), so a flow starts
+    from the data itself; training then learns to mix every coordinate into every output, so couplings with
+    fixed masks no longer treat even and odd coordinates differently. Glow starts from a random rotation,
+    which needs a fixed permutation and signs besides; that start lost the property on a plugin over a 2-d
+    latent fitted on a dozen molecules, and a fixed random rotation without learning mixed too little for
+    10-class attributes.
     """
 
     def __init__(self, dim: int):
         super().__init__()
-        self.register_buffer("permutation", torch.eye(dim))
-        self.register_buffer("sign", torch.ones(dim))
         self.register_buffer("lower_mask", torch.tril(torch.ones(dim, dim), diagonal=-1))
         self.lower = nn.Parameter(torch.zeros(dim, dim))
         self.upper = nn.Parameter(torch.zeros(dim, dim))
         self.log_scale = nn.Parameter(torch.zeros(dim))
 
     def weight(self) -> torch.Tensor:
-        eye = torch.eye(self.sign.numel(), dtype=self.lower.dtype, device=self.lower.device)
+        eye = torch.eye(self.log_scale.numel(), dtype=self.lower.dtype, device=self.lower.device)
         lower = self.lower * self.lower_mask + eye
-        upper = self.upper * self.lower_mask.T + torch.diag(self.sign * torch.exp(self.log_scale))
-        return self.permutation @ lower @ upper
+        upper = self.upper * self.lower_mask.T + torch.diag(torch.exp(self.log_scale))
+        return lower @ upper
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return x @ self.weight().T, self.log_scale.sum().expand(x.shape[0])

@@ -53,11 +53,12 @@ def chemnet_activations(canonical_smiles: Sequence[str], device: str = "cpu", n_
     # strings fcd_torch's own canonicalisation would produce, so parsing them again is wasted work.
     loader = DataLoader(SmilesDataset(list(canonical_smiles), canonize=False), batch_size=batch_size,
                         num_workers=n_jobs if n_jobs > 1 else 0)
-    parts = []
+    parts, done = [], 0
     with torch.no_grad(), ProgressBar(len(canonical_smiles), 0, progress, description="ChemNet") as bar:
         for batch in loader:
             parts.append(model(batch.transpose(1, 2).float().to(device)).cpu().numpy().copy())
-            bar.update(sum(len(part) for part in parts))
+            done += len(parts[-1])
+            bar.update(done)
     return np.concatenate(parts)
 
 

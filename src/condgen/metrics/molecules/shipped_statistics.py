@@ -26,6 +26,7 @@ import numpy as np
 
 from condgen.errors import DataError
 from condgen.metrics.molecules.fcd import ChemNetStatistics
+from condgen.metrics.molecules.features import MORGAN_BITS
 
 #: Where each part of condgen's statistics sits in MOSES's dict: (outer key, inner key).
 _FCD = ("FCD", "mu"), ("FCD", "sigma")
@@ -85,8 +86,9 @@ def _counter(value: Any, path: Path) -> Counter | None:
 def _check_sizes(parts: dict[str, Any], path: Path) -> None:
     sizes = {name: len(v) for name, v in (parts["properties"] or {}).items()}
     if parts["fingerprints"] is not None:
-        if parts["fingerprints"].ndim != 2 or parts["fingerprints"].shape[1] != 1024:
-            raise DataError(f"{path}: SNN fingerprints of shape {parts['fingerprints'].shape}, expected [N, 1024]")
+        if parts["fingerprints"].ndim != 2 or parts["fingerprints"].shape[1] != MORGAN_BITS:
+            raise DataError(f"{path}: SNN fingerprints of shape {parts['fingerprints'].shape}, expected "
+                            f"[N, {MORGAN_BITS}]")
         sizes["fingerprints"] = len(parts["fingerprints"])
     if len(set(sizes.values())) > 1:
         raise DataError(f"{path}: its parts cover different numbers of molecules {sizes}; reinstall molsets")

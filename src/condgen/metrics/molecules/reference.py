@@ -75,14 +75,11 @@ def complete_statistics(known: dict[str, Any], smiles: Sequence[str], workers: W
 
         status(f"{what}: computing {', '.join(missing)} of {len(smiles):,} molecules (once; then cached)")
         records = workers.map(describe_reference, list(smiles), progress=what)
-        packed = np.frombuffer(b"".join(r.fingerprint for r in records), dtype=np.uint8)
-        fragments: Counter = Counter()
-        for record in records:
-            fragments.update(record.fragments)
         computed = {
-            "fingerprints": lambda: unpack_fingerprints(packed.reshape(len(records), MORGAN_BITS // 8)),
+            "fingerprints": lambda: unpack_fingerprints(np.frombuffer(
+                b"".join(r.fingerprint for r in records), dtype=np.uint8).reshape(len(records), MORGAN_BITS // 8)),
             "fcd": lambda: chemnet_statistics([r.canonical for r in records], device=device, n_jobs=fcd_jobs),
-            "fragments": lambda: fragments,
+            "fragments": lambda: Counter(fragment for r in records for fragment in r.fragments),
             "scaffolds": lambda: Counter(r.scaffold for r in records if r.scaffold is not None),
             "properties": lambda: {k: np.array([getattr(r, k) for r in records], dtype=np.float64)
                                    for k in PROPERTY_KEYS},

@@ -23,6 +23,12 @@ generated side (the installed RDKit for both) and from float rounding.
 The script also checks, on RDKit's bundled NCI set (unfiltered molecules, many PAINS hits), that
 condgen's pattern-fingerprint screen of the filter SMARTS never rejects a real match.
 
+Profile (``--profile-n``, default 5000, warm): each side once more under ``cProfile``, wall seconds
+per metric (the parent's cumulative time in each metric's functions; worker time shows as the
+parent waiting for it); for condgen also the per-molecule cost of each RDKit part on one core and
+the floor of the two matrix-heavy metrics (the int8 products alone for SNN, the ChemNet forward
+pass alone for FCD).
+
 Writes ``benchmarks/results/moses_metrics_speed.json``.
 """
 
@@ -85,14 +91,138 @@ def run_one(which: str, input_path: Path, output_path: Path, n_jobs: int) -> Non
                                        "values": {k: float(v) for k, v in values.items()}}))
 
 
-def timed_child(which: str, input_path: Path, n_jobs: int, workdir: Path, cache: Path, label: str) -> dict:
-    """Run one timed call in a fresh process with ``$CONDGEN_CACHE`` = ``cache``; its seconds and values."""
+#: Profiled functions, per side: label → "module:qualified name" of the functions whose cumulative times add up.
+PROFILED = {
+    "moses": {
+        "load test/scaffold statistics and splits": ["moses.dataset.dataset:get_statistics",
+                                                     "moses.dataset.dataset:get_dataset"],
+        "valid, canonicalise, unique@k": ["moses.metrics.metrics:fraction_valid",
+                                          "moses.metrics.metrics:remove_invalid",
+                                          "moses.metrics.metrics:fraction_unique"],
+        "FCD (ChemNet, twice)": ["fcd_torch.fcd:FCD.__call__"],
+        "SNN (fingerprints + 176k-reference Tanimoto, twice)": ["moses.metrics.metrics:SNNMetric.precalc",
+                                                               "moses.metrics.metrics:SNNMetric.metric"],
+        "Frag (BRICS, twice)": ["moses.metrics.metrics:FragMetric.precalc", "moses.metrics.metrics:FragMetric.metric"],
+        "Scaf (Murcko, twice)": ["moses.metrics.metrics:ScafMetric.precalc", "moses.metrics.metrics:ScafMetric.metric"],
+        "IntDiv, IntDiv2": ["moses.metrics.metrics:internal_diversity"],
+        "Filters": ["moses.metrics.metrics:fraction_passes_filters"],
+        "logP, SA, QED, weight": ["moses.metrics.metrics:WassersteinMetric.precalc",
+                                  "moses.metrics.metrics:WassersteinMetric.metric"],
+        "Novelty (incl. loading train)": ["moses.metrics.metrics:novelty"],
+    },
+    "condgen": {
+        "load cached test/scaffold statistics": ["condgen.metrics.molecules.reference:reference_statistics"],
+        "describe generated (parse, canonicalise, fingerprint, BRICS, Murcko, filters, QED, SA, logP, weight; "
+        "workers)": ["condgen.data.chem.parallel:Workers.map"],
+        "FCD (ChemNet once, distinct molecules)": ["condgen.metrics.molecules.fcd:chemnet_statistics"],
+        "SNN (int8 products, both sets)": ["condgen.metrics.molecules.fingerprints:average_max_tanimoto"],
+        "IntDiv, IntDiv2 (one pass)": ["condgen.metrics.molecules.fingerprints:internal_diversities"],
+        "Novelty (cached train hashes)": ["condgen.metrics.molecules.reference:training_set_hashes",
+                                          "condgen.metrics.molecules.reference:novel_fraction"],
+        "load tables before forking": ["condgen.metrics.molecules.features:warm_up_workers"],
+    },
+}
+
+
+def _profile_key(target: str) -> tuple[str, int, str]:
+    """cProfile's key (file, first line, name) of the function ``"module:qualified.name"``."""
+    import importlib
+
+    module, qualified = target.split(":")
+    function = importlib.import_module(module)
+    for part in qualified.split("."):
+        function = getattr(function, part)
+    code = function.__code__
+    return code.co_filename, code.co_firstlineno, code.co_name
+
+
+def profile_one(which: str, input_path: Path, output_path: Path, n_jobs: int) -> None:
+    """Child process: one call under cProfile; seconds per :data:`PROFILED` label, plus condgen's floors."""
+    import cProfile
+    import pstats
+
+    generated = input_path.read_text().splitlines()
+    if which == "condgen":
+        from condgen.metrics.molecules import moses_metrics as call
+    else:
+        sys.path.insert(0, str(SHIMS))
+        from moses_shims import import_original_moses
+
+        call = import_original_moses()[0].get_all_metrics
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.runcall(call, generated, n_jobs=n_jobs, device="cpu")
+    total = time.perf_counter() - start
+    stats = pstats.Stats(profiler).stats
+    seconds = {label: round(sum(stats[key][3] for key in map(_profile_key, targets) if key in stats), 2)
+               for label, targets in PROFILED[which].items()}
+    seconds["rest (pool start-up, parsing for the metrics, glue)"] = round(total - sum(seconds.values()), 2)
+    result = {"total_seconds": round(total, 2), "seconds": seconds}
+    if which == "condgen":
+        result.update(condgen_floors(generated))
+    output_path.write_text(json.dumps(result))
+
+
+def condgen_floors(generated: list[str]) -> dict:
+    """Per-molecule ms of each RDKit part (one core, 1,000 molecules) and the SNN / FCD floors (whole set)."""
+    import numpy as np
+    import torch
+    from rdkit import Chem, rdBase
+    from rdkit.Chem import Descriptors
+
+    from condgen.data.chem.sascorer import sa_score
+    from condgen.metrics.molecules import features
+    from condgen.metrics.molecules.fcd import _chemnet, chemnet_inputs
+    from condgen.metrics.molecules.filters import passes_moses_filters
+    from condgen.metrics.molecules.qed import qed_and_logp
+    from condgen.metrics.molecules.reference import reference_statistics
+
+    features.warm_up_workers()
+    with rdBase.BlockLogs():
+        molecules = [m for m in map(Chem.MolFromSmiles, generated) if m is not None]
+    parts = {"parse + canonical SMILES": lambda m: Chem.MolToSmiles(Chem.MolFromSmiles(Chem.MolToSmiles(m))),
+             "Morgan bits": features.morgan_bits, "BRICS fragments": features.brics_fragments,
+             "Murcko scaffold": features.murcko_scaffold, "filters (screened)": passes_moses_filters,
+             "QED + logP (screened alerts)": qed_and_logp, "SA": sa_score, "weight": Descriptors.MolWt}
+    per_molecule = {}
+    for name, part in parts.items():
+        start = time.perf_counter()
+        for mol in molecules[:1000]:
+            part(mol)
+        per_molecule[name] = round(1000 * (time.perf_counter() - start) / len(molecules[:1000]), 3)
+    canonical = sorted({Chem.MolToSmiles(m) for m in molecules})
+    model = _chemnet("cpu")
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for i in range(0, len(canonical), 512):
+            model(chemnet_inputs(canonical[i:i + 512]))
+    chemnet_seconds = time.perf_counter() - start
+    bits = torch.as_tensor(np.stack([features.morgan_bits(m) for m in molecules]), dtype=torch.int8)
+    product_seconds = 0.0
+    for split in ("test", "test_scaffolds"):
+        reference = torch.as_tensor(reference_statistics(None, split, None).fingerprints, dtype=torch.int8)
+        blocks = [reference[j:j + 2048].T.contiguous() for j in range(0, len(reference), 2048)]
+        start = time.perf_counter()
+        for block in blocks:
+            torch._int_mm(bits, block)
+        product_seconds += time.perf_counter() - start
+    return {"rdkit_ms_per_molecule_one_core": per_molecule, "torch_threads": torch.get_num_threads(),
+            "floor_fcd_chemnet_forward_seconds": round(chemnet_seconds, 2),
+            "floor_snn_int8_products_seconds": round(product_seconds, 2)}
+
+
+def timed_child(which: str, input_path: Path, n_jobs: int, workdir: Path, cache: Path, label: str,
+                profile: bool = False) -> dict:
+    """Run one timed (or profiled) call in a fresh process with ``$CONDGEN_CACHE`` = ``cache``; its result."""
     output = workdir / f"{label}.json"
     start = time.perf_counter()
     subprocess.run([sys.executable, __file__, "--child", which, "--input", str(input_path), "--output",
-                    str(output), "--n-jobs", str(n_jobs)], check=True, cwd=ROOT,
+                    str(output), "--n-jobs", str(n_jobs), *(["--profile"] if profile else [])], check=True, cwd=ROOT,
                    env={**os.environ, "CONDGEN_CACHE": str(cache)})
     result = json.loads(output.read_text())
+    if profile:
+        print(f"{label}:", json.dumps(result, indent=1), flush=True)
+        return result
     result["process_seconds"] = time.perf_counter() - start
     print(f"{label}: {result['seconds']:.1f} s in the call ({result['cpu_seconds']:.1f} CPU-s), "
           f"{result['process_seconds']:.1f} s process", flush=True)
@@ -125,7 +255,7 @@ def check_filter_screen() -> dict:
             with_match, "pattern_matches": matches, "matches_rejected_by_screen": misses}
 
 
-def measure(n: int, n_jobs: int, repeats: int, workdir: Path) -> dict:
+def measure(n: int, n_jobs: int, repeats: int, workdir: Path, profile: bool = False) -> dict:
     """Cold condgen, then ``repeats`` alternating warm condgen / MOSES runs, on ``n`` generated SMILES."""
     input_path = workdir / f"generated-{n}.smi"
     input_path.write_text("\n".join(generated_sample(n)) + "\n")
@@ -137,6 +267,8 @@ def measure(n: int, n_jobs: int, repeats: int, workdir: Path) -> dict:
             runs[which].append(timed_child(which, input_path, n_jobs, workdir, cache, f"{which}-warm-{n}-{repeat}"))
     total = {which: {key: sum(r[key] for r in results) for key in ("seconds", "cpu_seconds", "process_seconds")}
              for which, results in runs.items()}
+    profiles = {which: timed_child(which, input_path, n_jobs, workdir, cache, f"{which}-profile-{n}", profile=True)
+                for which in runs} if profile else None
     ours, reference = runs["condgen"][0], runs["moses"][0]
 
     def rounded(results: list[dict], key: str) -> list[float]:
@@ -161,6 +293,7 @@ def measure(n: int, n_jobs: int, repeats: int, workdir: Path) -> dict:
         "values": {"condgen": ours["values"], "moses": reference["values"]},
         "abs_diff": {k: abs(ours["values"][k] - v) for k, v in reference["values"].items()},
         "abs_diff_cold_warm": {k: abs(cold["values"][k] - v) for k, v in ours["values"].items()},
+        **({"profile_warm": profiles} if profiles else {}),
     }
 
 
@@ -170,22 +303,24 @@ def main() -> None:
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1, help="alternate warm condgen/MOSES runs this many times")
     parser.add_argument("--skip-screen-check", action="store_true")
+    parser.add_argument("--profile-n", type=int, default=5000, help="set size of the profile (0: no profile)")
     parser.add_argument("--child", choices=["condgen", "moses"], help=argparse.SUPPRESS)
+    parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        run_one(args.child, args.input, args.output, args.n_jobs)
+        (profile_one if args.profile else run_one)(args.child, args.input, args.output, args.n_jobs)
         return
 
     workdir = Path(tempfile.mkdtemp(prefix="moses-speed-"))
     load_before = os.getloadavg()
-    sizes = [measure(n, args.n_jobs, args.repeats, workdir) for n in args.n]
+    sizes = [measure(n, args.n_jobs, args.repeats, workdir, profile=n == args.profile_n) for n in args.n]
     load_after = os.getloadavg()
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     record = {
         "command": f"python benchmarks/moses_metrics_speed.py --n {' '.join(map(str, args.n))} "
-                   f"--n-jobs {args.n_jobs} --repeats {args.repeats}",
+                   f"--n-jobs {args.n_jobs} --repeats {args.repeats} --profile-n {args.profile_n}",
         "commit": commit,
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                     "cpu_count": os.cpu_count(), "python": platform.python_version(),

@@ -66,6 +66,23 @@ def test_properties_in_workers_equal_serial_and_names_are_checked():
         compute_properties(["CCO"], names=("logp",))
 
 
+def test_nearest_neighbour_similarity_equals_moses_float32_bit_for_bit(monkeypatch):
+    """SNN keeps only the largest intersection per on-bit count; the result must not change by one ulp."""
+    from condgen.metrics.molecules import fingerprints
+
+    rng = np.random.default_rng(1)
+    reference = (rng.random((300, 64)) < rng.uniform(0.05, 0.5, (300, 1))).astype(np.uint8)
+    generated = (rng.random((90, 64)) < rng.uniform(0.05, 0.5, (90, 1))).astype(np.uint8)
+    generated[7], reference[11] = 0, 0
+    both = generated.astype(np.float32) @ reference.T.astype(np.float32)  # MOSES: float32 torch.mm
+    union = generated.sum(1, dtype=np.float32)[:, None] + reference.sum(1, dtype=np.float32)[None, :] - both
+    with np.errstate(invalid="ignore"):
+        moses = np.nan_to_num(both / union, nan=1.0).max(1).astype(np.float64).mean()
+    assert average_max_tanimoto(reference, generated) == moses
+    monkeypatch.setattr(fingerprints, "BLOCK", 16)  # many blocks per count group and per generated set
+    assert average_max_tanimoto(reference, generated) == moses
+
+
 def test_tanimoto_aggregates_equal_brute_force():
     rng = np.random.default_rng(0)
     reference = (rng.random((70, 64)) < 0.2).astype(np.uint8)
@@ -161,6 +178,23 @@ def test_chemnet_statistics_weight_duplicates_like_repeated_rows():
     activations = chemnet_activations(smiles).astype(np.float64)
     np.testing.assert_allclose(stats.mu, activations.mean(0), atol=1e-6)
     np.testing.assert_allclose(stats.sigma, np.cov(activations.T), atol=1e-6)
+
+
+def test_chemnet_input_equals_fcd_torch_one_hot_and_its_activations():
+    import torch
+    from fcd_torch import FCD
+    from fcd_torch.utils import SmilesDataset
+
+    from condgen.metrics.molecules.fcd import chemnet_activations, chemnet_inputs
+
+    smiles = _lines("test_ref.smi")[:40] + ["CCl", "Brc1ccccc1", "[SiH4]", "C[Se]C", "CC.O", "Cl", "C" * 400,
+                                            "C(Cl)" * 120]
+    ours = chemnet_inputs(smiles).numpy()
+    theirs = np.stack([SmilesDataset(smiles, canonize=False)[i] for i in range(len(smiles))]).astype(np.float32)
+    np.testing.assert_array_equal(ours, theirs.transpose(0, 2, 1))
+    with torch.no_grad():
+        expected = FCD(device="cpu", n_jobs=1).model(torch.as_tensor(theirs).transpose(1, 2).float()).numpy()
+    np.testing.assert_allclose(chemnet_activations(smiles, batch_size=16), expected, atol=1e-5)
 
 
 @needs_molsets

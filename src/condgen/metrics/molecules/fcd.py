@@ -33,36 +33,78 @@ def _chemnet(device: str):
     return FCD(device=device).model.to(device)
 
 
-def chemnet_activations(canonical_smiles: Sequence[str], device: str = "cpu", n_jobs: int = 1,
-                        batch_size: int = 512, progress: bool = True) -> np.ndarray:
+#: fcd_torch pads (or cuts) every SMILES to this many one-hot rows; ChemNet's output depends on it.
+CHEMNET_LENGTH = 350
+
+
+@lru_cache(maxsize=1)
+def _chemnet_vocabulary() -> tuple[dict[str, int], int, int]:
+    """fcd_torch's symbol → column table, the unknown symbol's and the end symbol's columns."""
+    from fcd_torch import utils
+
+    symbols = vars(utils)["__vocab"]
+    index = {symbol: i for i, symbol in enumerate(symbols)}
+    return index, index["X"], index["."]
+
+
+def chemnet_tokens(smiles: str, length: int = CHEMNET_LENGTH) -> list[int]:
+    """Column of each one-hot row fcd_torch's ``get_one_hot(smiles, length)`` sets, in order.
+
+    The same reading: two-letter symbols where the next character is r, i or l (Br, Cl, Si), an
+    unknown symbol for anything outside the vocabulary, an end row "." after the last symbol (or at
+    row ``length - 1`` for a longer SMILES). Returning the columns instead of a ``float64 [350, 35]``
+    array per molecule is what makes the input cheap.
+    """
+    index, unknown, end = _chemnet_vocabulary()
+    text, position, columns = smiles + ".", 0, []
+    while True:
+        width = 2 if text[position + 1] in "ril" else 1
+        columns.append(index.get(text[position:position + width], unknown))
+        position += width
+        if text[position] == "." or len(columns) == length - 1:
+            columns.append(end)
+            return columns
+
+
+def chemnet_inputs(smiles: Sequence[str], length: int = CHEMNET_LENGTH):
+    """ChemNet's input ``float32 [N, 35, length]``: the one-hot rows divided by 35, as fcd_torch feeds them."""
+    import torch
+
+    index, _, _ = _chemnet_vocabulary()
+    columns = [chemnet_tokens(s, length) for s in smiles]
+    rows = torch.tensor([i for i, c in enumerate(columns) for _ in c])
+    steps = torch.tensor([t for c in columns for t in range(len(c))])
+    inputs = torch.zeros(len(smiles), length, len(index))
+    inputs[rows, steps, torch.tensor([v for c in columns for v in c])] = 1.0 / len(index)
+    return inputs.transpose(1, 2)
+
+
+def chemnet_activations(canonical_smiles: Sequence[str], device: str = "cpu", batch_size: int = 512,
+                        progress: bool = True) -> np.ndarray:
     """ChemNet's penultimate activations ``float32 [N, 512]`` of canonical SMILES.
 
-    fcd_torch's own ``get_predictions`` keeps, per molecule, a view into the LSTM's whole output
-    sequence (about 180 kB), which exhausts memory on a 176k-molecule reference set; this loop is
-    the same computation with each batch's activations copied out. ``progress``: a bar over the
-    molecules (on a terminal).
+    The same computation as fcd_torch's ``get_predictions`` with ``canonize=False`` (condgen hands
+    over SMILES that are already RDKit-canonical), batch by batch with the input built from
+    :func:`chemnet_tokens` and each batch's activations copied out: fcd_torch keeps, per molecule,
+    a view into the LSTM's whole output sequence (about 180 kB), which exhausts memory on a
+    176k-molecule reference set. ``progress``: a bar over the molecules (on a terminal).
     """
     import torch
-    from fcd_torch.utils import SmilesDataset
-    from torch.utils.data import DataLoader
 
     if len(canonical_smiles) == 0:
         return np.zeros((0, 512), dtype=np.float32)
     model = _chemnet(device)
-    # canonize=False: condgen hands over SMILES that are already RDKit-canonical, exactly the
-    # strings fcd_torch's own canonicalisation would produce, so parsing them again is wasted work.
-    loader = DataLoader(SmilesDataset(list(canonical_smiles), canonize=False), batch_size=batch_size,
-                        num_workers=n_jobs if n_jobs > 1 else 0)
     parts, done = [], 0
-    with torch.no_grad(), ProgressBar(len(canonical_smiles), 0, progress, description="ChemNet") as bar:
-        for batch in loader:
-            parts.append(model(batch.transpose(1, 2).float().to(device)).cpu().numpy().copy())
+    with torch.inference_mode(), ProgressBar(len(canonical_smiles), 0, progress, description="ChemNet") as bar:
+        for start in range(0, len(canonical_smiles), batch_size):
+            batch = chemnet_inputs(canonical_smiles[start:start + batch_size]).to(device)
+            parts.append(model(batch).cpu().numpy().copy())
             done += len(parts[-1])
             bar.update(done)
     return np.concatenate(parts)
 
 
-def chemnet_statistics(canonical_smiles: Sequence[str], device: str = "cpu", n_jobs: int = 1,
+def chemnet_statistics(canonical_smiles: Sequence[str], device: str = "cpu",
                        batch_size: int = 512) -> ChemNetStatistics | None:
     """Mean and covariance of the activations of all molecules (duplicates counted); None if < 2."""
     if len(canonical_smiles) < 2:
@@ -71,7 +113,7 @@ def chemnet_statistics(canonical_smiles: Sequence[str], device: str = "cpu", n_j
     counts = Counter(canonical_smiles)
     distinct = list(counts)
     weights = np.array([counts[s] for s in distinct], dtype=np.int64)
-    activations = chemnet_activations(distinct, device, n_jobs, batch_size).astype(np.float64)
+    activations = chemnet_activations(distinct, device, batch_size).astype(np.float64)
     mu = np.average(activations, axis=0, weights=weights)
     if len(distinct) == 1:
         sigma = np.zeros((activations.shape[1], activations.shape[1]))

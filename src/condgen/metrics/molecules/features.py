@@ -77,7 +77,7 @@ def murcko_scaffold(mol, min_rings: int = SCAFFOLD_MIN_RINGS) -> str | None:
     return None if smiles == "" or n_rings < min_rings else smiles
 
 
-def _record(mol, canonical: str, with_filters: bool) -> MoleculeRecord:
+def _record(mol, canonical: str, with_filters: bool, known_to_parse: frozenset[str] = frozenset()) -> MoleculeRecord:
     from rdkit.Chem import Descriptors
 
     from condgen.data.chem.sascorer import sa_score
@@ -90,7 +90,7 @@ def _record(mol, canonical: str, with_filters: bool) -> MoleculeRecord:
         fingerprint=np.packbits(morgan_bits(mol)).tobytes(),
         fragments=brics_fragments(mol),
         scaffold=murcko_scaffold(mol),
-        passes_filters=passes_moses_filters(mol) if with_filters else None,
+        passes_filters=passes_moses_filters(mol, known_to_parse=known_to_parse) if with_filters else None,
         logP=logp,
         SA=sa_score(mol),
         QED=qed,
@@ -110,10 +110,15 @@ def describe_generated(smiles_chunk: list[str]) -> list[MoleculeRecord | None]:
                 records.append(None)
                 continue
             once = Chem.MolToSmiles(first)
+            if once == smiles:  # already canonical: re-parsing the same string gives the same molecule
+                records.append(_record(first, once, with_filters=True, known_to_parse=frozenset({smiles})))
+                continue
             # MOSES computes every metric on the re-parsed canonical SMILES; in the rare case where
             # RDKit cannot read its own output back, fall back to the first molecule.
-            second = parse_smiles(once) or first
-            records.append(_record(second, Chem.MolToSmiles(second), with_filters=True))
+            second = parse_smiles(once)
+            parsed = frozenset({smiles, once}) if second is not None else frozenset({smiles})
+            second = second or first
+            records.append(_record(second, Chem.MolToSmiles(second), with_filters=True, known_to_parse=parsed))
     return records
 
 

@@ -69,12 +69,13 @@ def matches_any_pattern(mol_with_hydrogens, screen: bool = True) -> bool:
                for i in possible_matches(mol_with_hydrogens, fingerprints))
 
 
-def passes_moses_filters(mol, screen: bool = True) -> bool:
+def passes_moses_filters(mol, screen: bool = True, known_to_parse: frozenset[str] = frozenset()) -> bool:
     """True if an RDKit molecule passes every MOSES filter (``mol_passes_filters`` of the reference).
 
     Fails: no molecule; a ring of 8+ atoms; a charged atom; an element outside
     :data:`ALLOWED_ELEMENTS`; a match of any MCF/PAINS pattern on the molecule with explicit
-    hydrogens; a non-stereo SMILES that does not parse back.
+    hydrogens; a non-stereo SMILES that does not parse back. ``known_to_parse``: SMILES the caller
+    has already parsed; a non-stereo SMILES among them is not parsed again.
     """
     from rdkit import Chem
 
@@ -89,4 +90,4 @@ def passes_moses_filters(mol, screen: bool = True) -> bool:
     if matches_any_pattern(Chem.AddHs(mol), screen):  # AddHs: PAINS patterns name hydrogens ([#1])
         return False
     smiles = Chem.MolToSmiles(mol, isomericSmiles=False)
-    return bool(smiles) and Chem.MolFromSmiles(smiles) is not None
+    return bool(smiles) and (smiles in known_to_parse or Chem.MolFromSmiles(smiles) is not None)

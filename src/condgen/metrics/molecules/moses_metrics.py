@@ -106,9 +106,8 @@ def moses_metrics(
     warm_up_workers()  # before the fork, so workers share the loaded tables
     with Workers(workers_n) as workers:
         described = workers.map(describe_generated, generated, progress="generated molecules")
-        test_stats = reference_statistics(test, "test", workers, device, use_cache, fcd_jobs=workers_n)
-        scaffold_stats = reference_statistics(test_scaffolds, "test_scaffolds", workers, device, use_cache,
-                                              fcd_jobs=workers_n)
+        test_stats = reference_statistics(test, "test", workers, device, use_cache)
+        scaffold_stats = reference_statistics(test_scaffolds, "test_scaffolds", workers, device, use_cache)
     records = [r for r in described if r is not None]
     metrics: dict[str, float] = {"valid": 1.0 - (len(described) - len(records)) / len(described)}
     canonical = [r.canonical for r in records]
@@ -127,7 +126,7 @@ def moses_metrics(
     for record in records:
         fragments.update(record.fragments)
     scaffolds = Counter(r.scaffold for r in records if r.scaffold is not None)
-    gen_fcd = chemnet_statistics(canonical, device=device, n_jobs=workers_n, batch_size=batch_size)
+    gen_fcd = chemnet_statistics(canonical, device=device, batch_size=batch_size)
 
     metrics.update(_against("Test", test_stats, gen_fcd, fingerprints, fragments, scaffolds, device))
     metrics.update(_against("TestSF", scaffold_stats, gen_fcd, fingerprints, fragments, scaffolds, device))

@@ -3,9 +3,10 @@
 ``rdkit.Chem.QED.qed`` computes eight properties; two of them are most of its cost: Crippen logP
 (which MOSES also computes on its own, so twice per molecule) and 116 structural-alert
 substructure matches. :func:`qed_and_logp` computes the eight properties exactly as
-``QED.properties`` does, except that the alerts are screened by pattern fingerprint
-(:mod:`~condgen.metrics.molecules.screening`, which never changes a match) and logP is computed
-once, then hands them to ``QED.qed``. The tests check both numbers equal RDKit's bit for bit.
+``QED.properties`` does, except that the alerts and the acceptor patterns are screened by one
+pattern fingerprint of the molecule (:mod:`~condgen.metrics.molecules.screening`, which never
+changes a match) and logP is computed once, then hands them to ``QED.qed``. The tests check both
+numbers equal RDKit's bit for bit.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from condgen.metrics.molecules.screening import pattern_fingerprints, possible_m
 
 @lru_cache(maxsize=1)
 def alert_fingerprints() -> np.ndarray:
-    """Packed pattern fingerprints of RDKit's QED structural alerts, once per process."""
+    """Packed pattern fingerprints of QED's acceptor patterns, then its structural alerts, once per process."""
     from rdkit.Chem import QED
 
-    return pattern_fingerprints(QED.StructuralAlerts)
+    return pattern_fingerprints(list(QED.Acceptors) + list(QED.StructuralAlerts))
 
 
 def qed_and_logp(mol) -> tuple[float, float]:
@@ -33,17 +34,19 @@ def qed_and_logp(mol) -> tuple[float, float]:
 
     scored = Chem.RemoveHs(mol)  # the molecule QED.properties scores
     alogp = Crippen.MolLogP(scored)
-    alerts = QED.StructuralAlerts
+    acceptors, alerts = QED.Acceptors, QED.StructuralAlerts
+    possible = possible_matches(scored, alert_fingerprints())
+    possible_acceptors = possible[possible < len(acceptors)]
+    possible_alerts = possible[possible >= len(acceptors)] - len(acceptors)
     properties = QED.QEDproperties(
         MW=rdmd._CalcMolWt(scored),
         ALOGP=alogp,
-        HBA=sum(len(scored.GetSubstructMatches(pattern)) for pattern in QED.Acceptors
-                if scored.HasSubstructMatch(pattern)),
+        HBA=sum(len(scored.GetSubstructMatches(acceptors[i])) for i in possible_acceptors),
         HBD=rdmd.CalcNumHBD(scored),
         PSA=MolSurf.TPSA(scored),
         ROTB=rdmd.CalcNumRotatableBonds(scored, rdmd.NumRotatableBondsOptions.Strict),
         AROM=len(Chem.GetSSSR(Chem.DeleteSubstructs(Chem.Mol(scored), QED.AliphaticRings))),
-        ALERTS=sum(1 for i in possible_matches(scored, alert_fingerprints()) if scored.HasSubstructMatch(alerts[i])),
+        ALERTS=sum(1 for i in possible_alerts if scored.HasSubstructMatch(alerts[i])),
     )
     # logP of the molecule as given: the same number unless RemoveHs dropped explicit hydrogens
     logp = alogp if scored.GetNumAtoms() == mol.GetNumAtoms() else Crippen.MolLogP(mol)

@@ -37,7 +37,7 @@ from condgen.metrics.molecules.features import MORGAN_BITS, describe_reference
 from condgen.metrics.molecules.fingerprints import unpack_fingerprints
 
 #: Bump when the way statistics are computed changes; old cache files are then ignored.
-STATISTICS_VERSION = 1
+STATISTICS_VERSION = 2
 PROPERTY_KEYS = ("logP", "SA", "QED", "weight")
 
 
@@ -46,7 +46,8 @@ class ReferenceStatistics:
     """What the MOSES metrics need of a reference set of N molecules.
 
     Attributes:
-        fingerprints: ``uint8 [N, 1024]`` Morgan bits (radius 2).
+        fingerprints: ``uint8 [N, 1024]`` Morgan bits (radius 2); the row order carries no meaning
+            (:func:`reference_statistics` sorts them by on-bit count, the order SNN reads fastest).
         fcd: ChemNet activation mean/covariance (None for fewer than 2 molecules).
         fragments: BRICS fragment SMILES → count over all molecules.
         scaffolds: Murcko scaffold SMILES (2+ rings) → count.
@@ -61,7 +62,7 @@ class ReferenceStatistics:
 
 
 def complete_statistics(known: dict[str, Any], smiles: Sequence[str], workers: Workers, device: str = "cpu",
-                        fcd_jobs: int = 1, what: str = "reference") -> ReferenceStatistics:
+                        what: str = "reference") -> ReferenceStatistics:
     """``known`` parts (keys of :class:`ReferenceStatistics`; a missing or None one is computed from ``smiles``).
 
     RDKit describes the molecules only when a part other than ``fcd`` is missing, or ``fcd`` is (it needs
@@ -78,7 +79,7 @@ def complete_statistics(known: dict[str, Any], smiles: Sequence[str], workers: W
         computed = {
             "fingerprints": lambda: unpack_fingerprints(np.frombuffer(
                 b"".join(r.fingerprint for r in records), dtype=np.uint8).reshape(len(records), MORGAN_BITS // 8)),
-            "fcd": lambda: chemnet_statistics([r.canonical for r in records], device=device, n_jobs=fcd_jobs),
+            "fcd": lambda: chemnet_statistics([r.canonical for r in records], device=device),
             "fragments": lambda: Counter(fragment for r in records for fragment in r.fragments),
             "scaffolds": lambda: Counter(r.scaffold for r in records if r.scaffold is not None),
             "properties": lambda: {k: np.array([getattr(r, k) for r in records], dtype=np.float64)
@@ -90,10 +91,10 @@ def complete_statistics(known: dict[str, Any], smiles: Sequence[str], workers: W
     return ReferenceStatistics(**{name: parts[name] for name in ReferenceStatistics.__dataclass_fields__})
 
 
-def compute_reference_statistics(smiles: Sequence[str], workers: Workers, device: str = "cpu",
-                                 fcd_jobs: int = 1) -> ReferenceStatistics:
+def compute_reference_statistics(smiles: Sequence[str], workers: Workers, device: str = "cpu"
+                                 ) -> ReferenceStatistics:
     """Statistics of a reference set, computed now (see :func:`reference_statistics` for the cache)."""
-    return complete_statistics({}, smiles, workers, device, fcd_jobs)
+    return complete_statistics({}, smiles, workers, device)
 
 
 # -- cache -----------------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ def _load(stem: Path) -> ReferenceStatistics | None:
 
 
 def reference_statistics(smiles: Sequence[str] | None, split: str, workers: Workers, device: str = "cpu",
-                         use_cache: bool = True, fcd_jobs: int = 1) -> ReferenceStatistics:
+                         use_cache: bool = True) -> ReferenceStatistics:
     """Statistics of ``smiles``, or of the MOSES split ``split`` when ``smiles`` is None; cached on disk.
 
     For a MOSES split, the statistics the molsets wheel ships (``<split>_stats.npz``) are used where it has
@@ -180,7 +181,8 @@ def reference_statistics(smiles: Sequence[str] | None, split: str, workers: Work
         known = shipped_statistics_parts(shipped)
     needs_molecules = not known or any(v is None for v in known.values())
     molecules = (moses_split(split) if smiles is None else smiles) if needs_molecules else []
-    stats = complete_statistics(known, molecules, workers, device=device, fcd_jobs=fcd_jobs, what=split)
+    stats = complete_statistics(known, molecules, workers, device=device, what=split)
+    stats.fingerprints = stats.fingerprints[np.argsort(stats.fingerprints.sum(1), kind="stable")]
     if use_cache:
         _save(stem, stats)
     return stats

@@ -23,11 +23,13 @@ generated side (the installed RDKit for both) and from float rounding.
 The script also checks, on RDKit's bundled NCI set (unfiltered molecules, many PAINS hits), that
 condgen's pattern-fingerprint screen of the filter SMARTS never rejects a real match.
 
-Profile (``--profile-n``, default 5000, warm): each side once more under ``cProfile``, wall seconds
-per metric (the parent's cumulative time in each metric's functions; worker time shows as the
-parent waiting for it); for condgen also the per-molecule cost of each RDKit part on one core and
-the floor of the two matrix-heavy metrics (the int8 products alone for SNN, the ChemNet forward
-pass alone for FCD).
+Profile (``--profile-n``, default 5000, warm): each side once more with a timer around the functions
+behind each metric (:data:`PROFILED`; wall seconds in the parent, so worker time shows as the parent
+waiting for it; no profiler, so no profiler overhead); for condgen also the per-molecule cost of
+each RDKit part on one core and the floor of the two matrix-heavy metrics (the int8 products alone
+for SNN, the ChemNet forward pass alone for FCD).
+
+``--merge`` keeps the sizes already in the results file that this run does not measure.
 
 Writes ``benchmarks/results/moses_metrics_speed.json``.
 """
@@ -91,11 +93,12 @@ def run_one(which: str, input_path: Path, output_path: Path, n_jobs: int) -> Non
                                        "values": {k: float(v) for k, v in values.items()}}))
 
 
-#: Profiled functions, per side: label → "module:qualified name" of the functions whose cumulative times add up.
+#: Timed functions, per side: label → "module:name" or "module:Class.method" as the metrics code looks
+#: them up (a function imported by name is patched where it is imported).
 PROFILED = {
     "moses": {
-        "load test/scaffold statistics and splits": ["moses.dataset.dataset:get_statistics",
-                                                     "moses.dataset.dataset:get_dataset"],
+        "load test/scaffold statistics and splits": ["moses.metrics.metrics:get_statistics",
+                                                     "moses.metrics.metrics:get_dataset"],
         "valid, canonicalise, unique@k": ["moses.metrics.metrics:fraction_valid",
                                           "moses.metrics.metrics:remove_invalid",
                                           "moses.metrics.metrics:fraction_unique"],
@@ -108,39 +111,48 @@ PROFILED = {
         "Filters": ["moses.metrics.metrics:fraction_passes_filters"],
         "logP, SA, QED, weight": ["moses.metrics.metrics:WassersteinMetric.precalc",
                                   "moses.metrics.metrics:WassersteinMetric.metric"],
-        "Novelty (incl. loading train)": ["moses.metrics.metrics:novelty"],
+        "Novelty": ["moses.metrics.metrics:novelty"],
     },
     "condgen": {
-        "load cached test/scaffold statistics": ["condgen.metrics.molecules.reference:reference_statistics"],
+        "load cached test/scaffold statistics": ["condgen.metrics.molecules.moses_metrics:reference_statistics"],
         "describe generated (parse, canonicalise, fingerprint, BRICS, Murcko, filters, QED, SA, logP, weight; "
         "workers)": ["condgen.data.chem.parallel:Workers.map"],
-        "FCD (ChemNet once, distinct molecules)": ["condgen.metrics.molecules.fcd:chemnet_statistics"],
-        "SNN (int8 products, both sets)": ["condgen.metrics.molecules.fingerprints:average_max_tanimoto"],
-        "IntDiv, IntDiv2 (one pass)": ["condgen.metrics.molecules.fingerprints:internal_diversities"],
-        "Novelty (cached train hashes)": ["condgen.metrics.molecules.reference:training_set_hashes",
-                                          "condgen.metrics.molecules.reference:novel_fraction"],
-        "load tables before forking": ["condgen.metrics.molecules.features:warm_up_workers"],
+        "FCD (ChemNet once, distinct molecules)": ["condgen.metrics.molecules.moses_metrics:chemnet_statistics"],
+        "SNN (int8 products, both sets)": ["condgen.metrics.molecules.moses_metrics:average_max_tanimoto"],
+        "IntDiv, IntDiv2 (one pass)": ["condgen.metrics.molecules.moses_metrics:internal_diversities"],
+        "Novelty (cached train hashes)": ["condgen.metrics.molecules.moses_metrics:training_set_hashes",
+                                          "condgen.metrics.molecules.moses_metrics:novel_fraction"],
+        "load tables before forking": ["condgen.metrics.molecules.moses_metrics:warm_up_workers"],
     },
 }
 
 
-def _profile_key(target: str) -> tuple[str, int, str]:
-    """cProfile's key (file, first line, name) of the function ``"module:qualified.name"``."""
+def _time_calls(target: str, seconds: dict[str, float], label: str) -> None:
+    """Replace the function ``"module:name"`` / ``"module:Class.method"`` by one adding its wall time to
+    ``seconds[label]``."""
+    import functools
     import importlib
 
     module, qualified = target.split(":")
-    function = importlib.import_module(module)
-    for part in qualified.split("."):
-        function = getattr(function, part)
-    code = function.__code__
-    return code.co_filename, code.co_firstlineno, code.co_name
+    owner = importlib.import_module(module)
+    *path, name = qualified.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    function = getattr(owner, name)
+
+    @functools.wraps(function)
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            seconds[label] += time.perf_counter() - start
+
+    setattr(owner, name, timed)
 
 
 def profile_one(which: str, input_path: Path, output_path: Path, n_jobs: int) -> None:
-    """Child process: one call under cProfile; seconds per :data:`PROFILED` label, plus condgen's floors."""
-    import cProfile
-    import pstats
-
+    """Child process: one call with :data:`PROFILED`'s functions timed, plus condgen's floors."""
     generated = input_path.read_text().splitlines()
     if which == "condgen":
         from condgen.metrics.molecules import moses_metrics as call
@@ -149,13 +161,14 @@ def profile_one(which: str, input_path: Path, output_path: Path, n_jobs: int) ->
         from moses_shims import import_original_moses
 
         call = import_original_moses()[0].get_all_metrics
-    profiler = cProfile.Profile()
+    seconds = dict.fromkeys(PROFILED[which], 0.0)
+    for label, targets in PROFILED[which].items():
+        for target in targets:
+            _time_calls(target, seconds, label)
     start = time.perf_counter()
-    profiler.runcall(call, generated, n_jobs=n_jobs, device="cpu")
+    call(generated, n_jobs=n_jobs, device="cpu")
     total = time.perf_counter() - start
-    stats = pstats.Stats(profiler).stats
-    seconds = {label: round(sum(stats[key][3] for key in map(_profile_key, targets) if key in stats), 2)
-               for label, targets in PROFILED[which].items()}
+    seconds = {label: round(value, 2) for label, value in seconds.items()}
     seconds["rest (pool start-up, parsing for the metrics, glue)"] = round(total - sum(seconds.values()), 2)
     result = {"total_seconds": round(total, 2), "seconds": seconds}
     if which == "condgen":
@@ -303,6 +316,7 @@ def main() -> None:
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1, help="alternate warm condgen/MOSES runs this many times")
     parser.add_argument("--skip-screen-check", action="store_true")
+    parser.add_argument("--merge", action="store_true", help="keep the results file's other sizes")
     parser.add_argument("--profile-n", type=int, default=5000, help="set size of the profile (0: no profile)")
     parser.add_argument("--child", choices=["condgen", "moses"], help=argparse.SUPPRESS)
     parser.add_argument("--profile", action="store_true", help=argparse.SUPPRESS)
@@ -315,12 +329,19 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="moses-speed-"))
     load_before = os.getloadavg()
-    sizes = [measure(n, args.n_jobs, args.repeats, workdir, profile=n == args.profile_n) for n in args.n]
-    load_after = os.getloadavg()
+    command = (f"python benchmarks/moses_metrics_speed.py --n {' '.join(map(str, args.n))} --n-jobs {args.n_jobs} "
+               f"--repeats {args.repeats} --profile-n {args.profile_n}{' --merge' if args.merge else ''}")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    sizes = [{**measure(n, args.n_jobs, args.repeats, workdir, profile=n == args.profile_n), "command": command,
+              "commit": commit} for n in args.n]
+    results_path = RESULTS / "moses_metrics_speed.json"
+    if args.merge and results_path.exists():
+        measured = {size["n"] for size in sizes}
+        kept = [size for size in json.loads(results_path.read_text())["sizes"] if size["n"] not in measured]
+        sizes = sorted(kept + sizes, key=lambda size: size["n"])
+    load_after = os.getloadavg()
     record = {
-        "command": f"python benchmarks/moses_metrics_speed.py --n {' '.join(map(str, args.n))} "
-                   f"--n-jobs {args.n_jobs} --repeats {args.repeats} --profile-n {args.profile_n}",
+        "command": command,
         "commit": commit,
         "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
                     "cpu_count": os.cpu_count(), "python": platform.python_version(),
@@ -336,7 +357,7 @@ def main() -> None:
     if not args.skip_screen_check:
         record["filter_screen_check"] = check_filter_screen()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "moses_metrics_speed.json").write_text(json.dumps(record, indent=2) + "\n")
+    results_path.write_text(json.dumps(record, indent=2) + "\n")
     for size in sizes:
         print(f"n={size['n']}: cold/warm {size['cold_over_warm']:.2f}x, warm speed-up {size['speedup_warm']:.2f}x "
               f"wall ({size['speedup_warm_cpu_seconds']:.2f}x CPU); largest differences:",

@@ -13,8 +13,9 @@ from condgen.train import TrainConfig, train
 
 
 def test_steps_stop_at_150_passes_and_width_narrows_below_5000_latents():
-    assert flow_steps(1797, 256, FLOW_STEPS) == 1053  # ceil(150 · 1797 / 256)
-    assert flow_steps(20000, 256, FLOW_STEPS) == FLOW_STEPS  # 38 passes: the cap does not bind
+    assert flow_steps(1000, 256, FLOW_STEPS) == 586  # ceil(150 · 1000 / 256)
+    assert flow_steps(1797, 256, 3000) == 1053  # ceil(150 · 1797 / 256)
+    assert flow_steps(20000, 256, FLOW_STEPS) == FLOW_STEPS  # 10 passes: the cap does not bind
     assert flow_steps(12, 256, FLOW_STEPS) == 150  # a batch larger than the data is one pass
     assert flow_steps(1797, 256, 500) == 500  # never more than asked
     assert (flow_width(4999), flow_width(5000)) == (32, 256)

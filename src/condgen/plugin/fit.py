@@ -12,7 +12,7 @@ from condgen.data.dataset import LabeledDataset
 from condgen.data.schema import warn_if_few_labels
 from condgen.errors import ConfigError, DataError
 from condgen.models.backbone import backbone_device, can_encode, check_backbone, eval_mode
-from condgen.plugin.plugin import Plugin, PluginConfig, flow_steps, flow_width
+from condgen.plugin.plugin import FLOW_BATCH, FLOW_STEPS, Plugin, PluginConfig, flow_steps, flow_width
 from condgen.progress import over_slices, status
 
 
@@ -77,7 +77,8 @@ def fit_plugin(backbone, dataset: LabeledDataset | None, attributes: Sequence[st
     """Train a :class:`Plugin` over the frozen ``backbone`` for ``attributes``.
 
     Latents come from :func:`collect_latents` (or ``latents``, an already collected set). The flow
-    is trained by :func:`condgen.train.train` with ``train_config`` (default: batch 128, seed 0, 2,000 steps
+    is trained by :func:`condgen.train.train` with ``train_config`` (default: seed 0, the batch and steps of
+    ``condgen plugin fit``, :data:`~condgen.plugin.plugin.FLOW_BATCH` and :data:`~condgen.plugin.plugin.FLOW_STEPS`,
     or 150 passes over the latents where that is fewer: :func:`~condgen.plugin.plugin.flow_steps`); when
     ``train_config.out`` is set the engine saves the plugin there. ``decoding``: how the plugin decodes the
     latents it chooses (keyword options of ``backbone.decode``; default the backbone's ``targeted_decoding``),
@@ -88,7 +89,7 @@ def fit_plugin(backbone, dataset: LabeledDataset | None, attributes: Sequence[st
     from condgen.train import TrainConfig, train
 
     default_steps = train_config is None
-    train_config = train_config or TrainConfig(steps=2000, batch_size=128, seed=0)
+    train_config = train_config or TrainConfig(steps=FLOW_STEPS, batch_size=FLOW_BATCH, seed=0)
     train_config = replace(train_config, progress=train_config.progress and progress)
     if latents is None:
         # Seeded so that a resumed run (GAN: sampled latents) sees the same latents again.

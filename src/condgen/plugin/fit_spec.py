@@ -18,7 +18,7 @@ from typing import Any
 from condgen.data.registry import is_builtin_dataset
 from condgen.errors import ArtifactError, ConfigError
 from condgen.io import atomic_write_json, read_json
-from condgen.plugin.plugin import PluginConfig
+from condgen.plugin.plugin import FLOW_BATCH, PluginConfig
 
 FIT_FILE = "fit.json"
 FIT_FORMAT = 1
@@ -59,7 +59,7 @@ class PluginFitSpec:
     data_options: dict[str, Any] = field(default_factory=dict)
     classifier: str | None = None
     steps: int | None = None
-    batch_size: int = 256
+    batch_size: int = FLOW_BATCH
     n_latents: int = 20000
     seed: int = 0
     coupling: str = PluginConfig.coupling

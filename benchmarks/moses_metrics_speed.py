@@ -115,14 +115,16 @@ PROFILED = {
         "Novelty": ["moses.metrics.metrics:novelty"],
     },
     "condgen": {
-        "load cached test/scaffold statistics": ["condgen.metrics.molecules.moses_metrics:reference_statistics"],
+        "load cached statistics, training hashes, Tanimoto kernels (while the workers describe)": [
+            "condgen.metrics.molecules.moses_metrics:reference_statistics",
+            "condgen.metrics.molecules.moses_metrics:training_set_hashes",
+            "condgen.metrics.molecules.moses_metrics:prepare_tanimoto"],
         "describe generated (parse, canonicalise, fingerprint, BRICS, Murcko, filters, QED, SA, logP, weight; "
-        "workers)": ["condgen.data.chem.parallel:Workers.map"],
+        "workers; the wait left after the loading)": ["condgen.data.chem.parallel:Workers.map_later()"],
         "FCD (ChemNet once, distinct molecules)": ["condgen.metrics.molecules.moses_metrics:chemnet_statistics"],
         "SNN (popcount kernel, both sets)": ["condgen.metrics.molecules.moses_metrics:average_max_tanimoto"],
         "IntDiv, IntDiv2 (one pass)": ["condgen.metrics.molecules.moses_metrics:internal_diversities"],
-        "Novelty (cached train hashes)": ["condgen.metrics.molecules.moses_metrics:training_set_hashes",
-                                          "condgen.metrics.molecules.moses_metrics:novel_fraction"],
+        "Novelty": ["condgen.metrics.molecules.moses_metrics:novel_fraction"],
         "load tables before forking": ["condgen.metrics.molecules.moses_metrics:warm_up_workers"],
     },
 }
@@ -130,26 +132,33 @@ PROFILED = {
 
 def _time_calls(target: str, seconds: dict[str, float], label: str) -> None:
     """Replace the function ``"module:name"`` / ``"module:Class.method"`` by one adding its wall time to
-    ``seconds[label]``."""
+    ``seconds[label]``; a target ending in ``()`` times the function that the call returns instead."""
     import functools
     import importlib
 
     module, qualified = target.split(":")
+    returned = qualified.endswith("()")
     owner = importlib.import_module(module)
-    *path, name = qualified.split(".")
+    *path, name = qualified.removesuffix("()").split(".")
     for part in path:
         owner = getattr(owner, part)
     function = getattr(owner, name)
 
-    @functools.wraps(function)
-    def timed(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            seconds[label] += time.perf_counter() - start
+    def timer(inner):
+        @functools.wraps(inner)
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                seconds[label] += time.perf_counter() - start
 
-    setattr(owner, name, timed)
+        return timed
+
+    if returned:
+        setattr(owner, name, functools.wraps(function)(lambda *args, **kwargs: timer(function(*args, **kwargs))))
+    else:
+        setattr(owner, name, timer(function))
 
 
 def profile_one(which: str, input_path: Path, output_path: Path, n_jobs: int) -> None:

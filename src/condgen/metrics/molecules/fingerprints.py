@@ -45,6 +45,14 @@ def _use_popcount(device: torch.device) -> bool:
     return device.type == "cpu" and popcount.is_available()
 
 
+def prepare_tanimoto(device: str = "cpu") -> None:
+    """Load (or, the first time on a machine, compile) the popcount kernels now rather than at first use."""
+    if _use_popcount(torch.device(device)):
+        from condgen.metrics.molecules.popcount import warm_up
+
+        warm_up()
+
+
 def _tanimoto_blocks(generated: np.ndarray, reference: np.ndarray, device: str
                      ) -> Iterator[tuple[slice, torch.Tensor]]:
     """Yield ``(generated rows, Tanimoto float32 [rows, reference block])`` over all blocks."""

@@ -33,7 +33,12 @@ from condgen.data.chem.parallel import Workers, resolve_n_jobs
 from condgen.errors import ConfigError
 from condgen.metrics.molecules.fcd import chemnet_statistics, frechet_chemnet_distance
 from condgen.metrics.molecules.features import MORGAN_BITS, describe_generated, warm_up_workers
-from condgen.metrics.molecules.fingerprints import average_max_tanimoto, internal_diversities, unpack_fingerprints
+from condgen.metrics.molecules.fingerprints import (
+    average_max_tanimoto,
+    internal_diversities,
+    prepare_tanimoto,
+    unpack_fingerprints,
+)
 from condgen.metrics.molecules.reference import (
     PROPERTY_KEYS,
     ReferenceStatistics,
@@ -105,9 +110,14 @@ def moses_metrics(
     workers_n = resolve_n_jobs(n_jobs)
     warm_up_workers()  # before the fork, so workers share the loaded tables
     with Workers(workers_n) as workers:
-        described = workers.map(describe_generated, generated, progress="generated molecules")
+        # While the workers describe the generated molecules, this process loads (or, the first time,
+        # computes) the reference side and readies the Tanimoto kernels, instead of doing it afterwards.
+        collect = workers.map_later(describe_generated, generated)
         test_stats = reference_statistics(test, "test", workers, device, use_cache)
         scaffold_stats = reference_statistics(test_scaffolds, "test_scaffolds", workers, device, use_cache)
+        train_hashes = training_set_hashes(train, use_cache)
+        prepare_tanimoto(device)
+        described = collect("generated molecules")
     records = [r for r in described if r is not None]
     metrics: dict[str, float] = {"valid": 1.0 - (len(described) - len(records)) / len(described)}
     canonical = [r.canonical for r in records]
@@ -137,5 +147,5 @@ def moses_metrics(
     for name in PROPERTY_KEYS:
         values = np.array([getattr(r, name) for r in records], dtype=np.float64)
         metrics[name] = float(wasserstein_distance(test_stats.properties[name], values))
-    metrics["Novelty"] = novel_fraction(canonical, training_set_hashes(train, use_cache))
+    metrics["Novelty"] = novel_fraction(canonical, train_hashes)
     return metrics

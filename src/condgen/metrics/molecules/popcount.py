@@ -9,8 +9,8 @@ are bit for bit those of its float32 matrix products.
 Nearest-neighbour search (SNN) walks the reference grouped by on-bit count ``r``: a generated
 fingerprint with ``g`` on-bits can reach at most ``min(g, r) / max(g, r)`` with any member of a group,
 so a group that cannot beat the best similarity found so far is skipped; groups are visited nearest
-count first, and each group is scanned in cache-sized chunks for a block of generated fingerprints of
-similar counts. Skipping never changes the maximum. Work is split over threads (numba releases the GIL).
+count first, for blocks of generated fingerprints of similar counts. Skipping never changes the maximum.
+Work is split over threads (numba releases the GIL).
 
 numba compiles the kernels on first use and caches them under ``$CONDGEN_CACHE/numba`` (unless
 ``NUMBA_CACHE_DIR`` is set), so only the first run on a machine pays the few seconds.
@@ -26,8 +26,8 @@ import numpy as np
 
 #: Generated fingerprints per task: they share each reference chunk while it is in cache.
 QUERY_BLOCK = 64
-#: Reference fingerprints scanned per query before the next query (1024 x 128 B = 128 kB, in L2).
-REFERENCE_CHUNK = 1024
+#: Fingerprints are padded to a multiple of this many 64-bit words (the kernels' unrolled step).
+WORDS_PER_STEP = 16
 
 
 def is_available() -> bool:
@@ -44,74 +44,24 @@ def _kernels():
     from condgen.data.cache import cache_dir
 
     os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
-    from numba import njit, types
-    from numba.extending import intrinsic
+    from condgen.metrics.molecules import popcount_kernels
 
-    @intrinsic
-    def popcount(typingctx, word):
-        def codegen(context, builder, signature, args):
-            return builder.ctpop(args[0])
+    return popcount_kernels.best_similarities, popcount_kernels.similarity_power_sums
 
-        return types.uint64(types.uint64), codegen
 
-    @njit(inline="always")
-    def shared_bits(a, i, b, j):
-        count = 0
-        for w in range(a.shape[1]):
-            count += popcount(a[i, w] & b[j, w])
-        return count
-
-    @njit(inline="always")
-    def similarity(shared, union):
-        return np.float32(1.0) if union == 0 else np.float32(shared) / np.float32(union)
-
-    @njit(nogil=True, cache=True)
-    def best_similarities(queries, query_counts, reference, group_starts, group_counts, group_order, out):
-        n = queries.shape[0]
-        most = np.zeros(n, np.int64)
-        active = np.zeros(n, np.bool_)
-        for k in group_order:
-            r = group_counts[k]
-            any_active = False
-            for i in range(n):
-                g = query_counts[i]
-                bound = similarity(min(g, r), max(g, r))  # the most any member of this group can reach
-                active[i] = bound > out[i]
-                most[i] = 0
-                any_active = any_active or active[i]
-            if not any_active:
-                continue
-            for start in range(group_starts[k], group_starts[k + 1], REFERENCE_CHUNK):
-                stop = min(start + REFERENCE_CHUNK, group_starts[k + 1])
-                for i in range(n):
-                    if active[i]:
-                        m = most[i]
-                        for j in range(start, stop):
-                            m = max(m, shared_bits(queries, i, reference, j))
-                        most[i] = m
-            for i in range(n):
-                if active[i]:
-                    out[i] = max(out[i], similarity(most[i], query_counts[i] + r - most[i]))
-
-    @njit(nogil=True, cache=True)
-    def similarity_power_sums(rows, row_counts, columns, column_counts, powers, out):
-        for i in range(rows.shape[0]):
-            for j in range(columns.shape[0]):
-                shared = shared_bits(rows, i, columns, j)
-                s = similarity(shared, row_counts[i] + column_counts[j] - shared)
-                for k in range(powers.shape[0]):
-                    value = np.float32(1.0)
-                    for _ in range(powers[k]):  # float32 products, as MOSES's jac ** p on float32
-                        value = np.float32(value * s)
-                    out[k, i] += value
-
-    return best_similarities, similarity_power_sums
+def warm_up() -> None:
+    """Load the compiled kernels from numba's cache (about a second per process) or compile them (the first time)."""
+    bits = np.zeros((2, 8), dtype=np.uint8)
+    max_tanimoto(bits, bits, threads=1)
+    tanimoto_power_sums(bits, (1,), threads=1)
 
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
-    """``uint8 [N, D]`` 0/1 bits → ``uint64 [N, ceil(D / 64)]`` (zero-padded; padding changes no count)."""
+    """``uint8 [N, D]`` 0/1 bits → ``uint64 [N, W]``, W the multiple of :data:`WORDS_PER_STEP` ≥ D / 64
+    (zero-padded; padding changes no count)."""
     bits = np.asarray(bits, dtype=np.uint8)
-    words = -(-bits.shape[1] // 64)
+    step = 64 * WORDS_PER_STEP
+    words = -(-bits.shape[1] // step) * WORDS_PER_STEP
     padded = np.zeros((bits.shape[0], words * 64), dtype=np.uint8)
     padded[:, :bits.shape[1]] = bits
     return np.ascontiguousarray(np.packbits(padded, axis=1)).view(np.uint64)

@@ -321,6 +321,19 @@ def measure(n: int, n_jobs: int, repeats: int, workdir: Path, profile: bool = Fa
     }
 
 
+def _cpu_model() -> str:
+    """The CPU's model name and the vector extensions that decide the kernels' speed (Linux; else "")."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    lines = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    model = next((v.strip() for k, v in lines.items() if k.strip() == "model name"), "")
+    flags = next((v.split() for k, v in lines.items() if k.strip() == "flags"), [])
+    vector = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_vpopcntdq", "amx_int8") if f in flags]
+    return f"{model} ({', '.join(vector)})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[5000, 30000], help="generated set sizes")
@@ -343,20 +356,23 @@ def main() -> None:
     command = (f"python benchmarks/moses_metrics_speed.py --n {' '.join(map(str, args.n))} --n-jobs {args.n_jobs} "
                f"--repeats {args.repeats} --profile-n {args.profile_n}{' --merge' if args.merge else ''}")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+               "cpu_model": _cpu_model(), "cpu_count": os.cpu_count(), "python": platform.python_version()}
     sizes = [{**measure(n, args.n_jobs, args.repeats, workdir, profile=n == args.profile_n), "command": command,
-              "commit": commit} for n in args.n]
+              "commit": commit, "machine": machine} for n in args.n]
     results_path = RESULTS / "moses_metrics_speed.json"
+    earlier: list = []
     if args.merge and results_path.exists():
+        previous = json.loads(results_path.read_text())
         measured = {size["n"] for size in sizes}
-        kept = [size for size in json.loads(results_path.read_text())["sizes"] if size["n"] not in measured]
+        kept = [size for size in previous["sizes"] if size["n"] not in measured]
         sizes = sorted(kept + sizes, key=lambda size: size["n"])
+        earlier = previous.get("earlier_runs", [])
     load_after = os.getloadavg()
     record = {
         "command": command,
         "commit": commit,
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "cpu_count": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_before": load_before, "load_average_after": load_after},
+        "machine": {**machine, "load_average_before": load_before, "load_average_after": load_after},
         "timed": "one metrics call each, fresh process, CPU, n_jobs workers, default MOSES test / "
                  "test_scaffolds / train; condgen cold = empty $CONDGEN_CACHE (a temporary folder), warm = the "
                  "cache the cold run left; MOSES loads its shipped precomputed statistics every call; loading "
@@ -364,6 +380,7 @@ def main() -> None:
         "repeats": args.repeats,
         "sizes": sizes,
         "published_moses_train_row": PUBLISHED_TRAIN_ROW,
+        **({"earlier_runs": earlier} if earlier else {}),
     }
     if not args.skip_screen_check:
         record["filter_screen_check"] = check_filter_screen()

@@ -5,9 +5,10 @@ current RDKit, and matches it to 1e-3 on a test sample (FCD to 1e-2; see
 ``tests/metrics/moses_reference``). It is faster because each generated molecule is parsed and
 described once in worker processes (:mod:`~condgen.metrics.molecules.features`), the 502 filter
 SMARTS and QED's alerts are screened by pattern fingerprint before matching, ChemNet runs once over
-the distinct generated molecules instead of twice over all of them, Tanimoto similarities are int8
-matrix products (SNN keeping only the largest intersection per on-bit count), and the reference
-sets' statistics are cached on disk (:mod:`~condgen.metrics.molecules.reference`; for the MOSES
+the distinct generated molecules instead of twice over all of them, Tanimoto similarities come from
+the CPU's popcount on bit-packed fingerprints (:mod:`~condgen.metrics.molecules.popcount`; SNN keeps
+only the largest intersection per on-bit count and skips counts that cannot win), the reference
+side loads while the workers describe, and the reference sets' statistics are cached on disk (:mod:`~condgen.metrics.molecules.reference`; for the MOSES
 splits they are the ones molsets ships, converted once, so the reference side is the reference
 implementation's own). With 2 workers on 2 cores it takes about a quarter of the reference's time
 (``benchmarks/moses_metrics_speed.py``: 3.9x on 5,000 SMILES, 4.2x on 30,000).

@@ -7,11 +7,12 @@ described once in worker processes (:mod:`~condgen.metrics.molecules.features`),
 SMARTS and QED's alerts are screened by pattern fingerprint before matching, ChemNet runs once over
 the distinct generated molecules instead of twice over all of them, Tanimoto similarities come from
 the CPU's popcount on bit-packed fingerprints (:mod:`~condgen.metrics.molecules.popcount`; SNN keeps
-only the largest intersection per on-bit count and skips counts that cannot win), the reference
-side loads while the workers describe, and the reference sets' statistics are cached on disk (:mod:`~condgen.metrics.molecules.reference`; for the MOSES
-splits they are the ones molsets ships, converted once, so the reference side is the reference
-implementation's own). With 2 workers on 2 cores it takes about a quarter of the reference's time
-(``benchmarks/moses_metrics_speed.py``: 3.9x on 5,000 SMILES, 4.2x on 30,000).
+only the largest intersection per on-bit count and skips counts that cannot win), the reference side
+loads while the workers describe, and the reference sets' statistics are cached on disk
+(:mod:`~condgen.metrics.molecules.reference`; for the MOSES splits they are the ones molsets ships,
+converted once, so the reference side is the reference implementation's own). With 2 workers on 2
+cores it takes 3.4x less time than the reference on 5,000 SMILES (``benchmarks/moses_metrics_speed.py``,
+an AVX2 machine); ChemNet's float32 LSTM is 40 % of what is left.
 
 Definitions (as in MOSES): ``valid`` counts every input; all other metrics use only the valid
 molecules, duplicates included, canonicalised. ``unique@k``: distinct share of the first k valid

@@ -81,7 +81,7 @@ def tanimoto_path(request, monkeypatch):
 
 def test_nearest_neighbour_similarity_equals_moses_float32_bit_for_bit(monkeypatch, tanimoto_path):
     """SNN keeps only the largest intersection per on-bit count and skips groups that cannot win; the
-    result must not change by one ulp. 3,000 references of 64 bits: groups larger than a scanned chunk."""
+    result must not change by one ulp. 3,000 references of 64 bits: large groups, many of them skipped."""
     from condgen.metrics.molecules import fingerprints, popcount
 
     rng = np.random.default_rng(1)

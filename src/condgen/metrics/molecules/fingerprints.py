@@ -65,7 +65,7 @@ def _tanimoto_blocks(generated: np.ndarray, reference: np.ndarray, device: str
     for i in range(0, gen.shape[0], BLOCK):
         rows = slice(i, min(i + BLOCK, gen.shape[0]))
         for j in range(0, ref_t.shape[1], BLOCK):
-            both = _intersections(gen[rows], ref_t[:, j:j + BLOCK]).float()
+            both = _intersections(gen[rows], ref_t[:, j:j + BLOCK])
             union = ref_counts[None, j:j + BLOCK] + gen_counts[rows, None] - both
             similarity = both.div_(union)
             if any_empty:  # 0/0 for two empty fingerprints: MOSES sets those to 1

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-#: Generated fingerprints per task: they share each reference chunk while it is in cache.
+#: Generated fingerprints per thread task (sorted by on-bit count, so a block skips the same groups).
 QUERY_BLOCK = 64
 #: Fingerprints are padded to a multiple of this many 64-bit words (the kernels' unrolled step).
 WORDS_PER_STEP = 16
@@ -110,8 +110,8 @@ def max_tanimoto(reference: np.ndarray, generated: np.ndarray, threads: int | No
     def run(rows: slice) -> None:
         centre = np.median(query_counts[rows])
         group_order = np.argsort(np.abs(group_counts - centre), kind="stable").astype(np.int64)
-        best_similarities(queries[rows], query_counts[rows], ref_words, group_starts, group_counts.astype(np.int64),
-                          group_order, best[rows])
+        best_similarities(queries[rows], query_counts[rows], ref_words, group_starts, group_counts, group_order,
+                          best[rows])
 
     if len(ref_counts):
         _map_blocks(run, len(queries), QUERY_BLOCK, _threads(threads))

@@ -12,6 +12,7 @@ from condgen.errors import ConfigError
 from condgen.io import load
 from condgen.models.backbone import can_encode
 from condgen.models.base import GenerativeModel
+from condgen.models.density import DensityModel
 from condgen.models.factory import build_model
 from condgen.train import TrainConfig, TrainResult, train
 from condgen.train.seeding import seed_everything
@@ -59,6 +60,8 @@ def train_named_model(
         names = attributes.split(",") if isinstance(attributes, str) else list(attributes)
         dataset = dataset.select_attributes([a.strip() for a in names if a.strip()])
     model = build_model(name, dataset, **(options or {}))
+    if getattr(model, "fits_in_closed_form", False):  # gmm, kde: no steps, one fit (models/density.py)
+        return fit_closed_form(model, dataset, Path(out), seed=seed, progress=progress)
     config = TrainConfig(
         steps=steps, batch_size=batch_size, seed=seed, out=Path(out), resume=resume,
         change_options=change_options, checkpoint_every=checkpoint_every, sample_every=sample_every,
@@ -66,6 +69,15 @@ def train_named_model(
         min_lr_ratio=min_lr_ratio, ema_decay=ema_decay, group_lr=dict(group_lr or {}),
     )
     return train(model, dataset, config)
+
+
+def fit_closed_form(model: DensityModel, dataset, out: Path, *, seed: int = 0, progress: bool = True
+                    ) -> TrainResult:
+    """Fit a closed-form model (``fits_in_closed_form``: gmm, kde) on ``dataset`` and save it to ``out``; the
+    engine's options (steps, batches, schedules, resume) do not apply, and refitting is as quick as resuming."""
+    model.fit(dataset, seed=seed, progress=progress)
+    model.save(out)
+    return TrainResult(model, [], 0, out)
 
 
 def load_model(model_dir: str | Path) -> GenerativeModel:

@@ -48,6 +48,7 @@ ARTIFACT_KINDS: dict[str, str] = {
     "classifier": "condgen.models.classifier:AttributeClassifier",
     "plugin": "condgen.plugin.plugin:Plugin",
     "directions": "condgen.plugin.directions:LatentDirections",
+    "latent-density": "condgen.plugin.latent_density:LatentDensity",
 }
 
 

@@ -32,6 +32,8 @@ _EXPORTS = {
     "SmilesVAE": "smiles_vae", "SmilesVAEConfig": "smiles_vae",
     "VAE": "vae", "VAEConfig": "vae",
     "WAE": "wae", "WAEConfig": "wae",
+    "DensityModel": "density", "GaussianMixtureModel": "gmm", "GMMConfig": "gmm",
+    "KernelDensityModel": "kde", "KDEConfig": "kde",
 }
 __all__ = sorted(_EXPORTS)
 

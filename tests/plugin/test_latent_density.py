@@ -36,6 +36,11 @@ def test_gmm_on_faces_vae_latents_samples_faces_and_round_trips(faces, tmp_path)
     assert body["backbone"]["name"] == "faces-vae" and len(body["backbone"]["sha256"]) == 64
     loaded = load(tmp_path / "latent-gmm")
     assert torch.equal(loaded.sample(6, generator=torch.Generator().manual_seed(0)), images)
+    assert loaded.data_spec == faces.spec and body["data"]["source"] == faces.spec
+    from condgen.tasks.training import reconstruct
+
+    _, error = reconstruct(loaded, n=4)
+    assert error is not None and error < 0.3  # the backbone's own reconstruction, through the loaded artifact
 
 
 def test_a_non_density_or_an_encoderless_backbone_is_refused(faces):

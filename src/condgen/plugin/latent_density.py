@@ -45,7 +45,8 @@ class LatentDensity(LatentModel):
             raise ConfigError(f"a density of {density.dim}-D vectors cannot serve a backbone with "
                               f"{backbone.latent_dim}-D latents")
         self.density = density
-        self.data_spec = dict(density.data_spec)
+        # its examples are the backbone's: the data it encoded (the density's spec holds that as its source)
+        self.data_spec = dict(density.data_spec.get("source", density.data_spec))
         self.__dict__["_backbone"] = backbone  # not a submodule: its weights stay in its own artifact
 
     @property

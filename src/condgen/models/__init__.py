@@ -26,6 +26,7 @@ _EXPORTS = {
     "AttributeClassifier": "classifier", "ClassifierConfig": "classifier",
     "CVAE": "cvae", "CVAEConfig": "cvae",
     "MODEL_NAMES": "factory", "SMILES_MODEL_NAMES": "factory", "build_model": "factory",
+    "CLOSED_FORM_MODEL_NAMES": "factory",
     "GAN": "gan", "GANConfig": "gan",
     "ORGAN": "organ", "ORGANConfig": "organ",
     "SmilesAAE": "smiles_aae", "SmilesAAEConfig": "smiles_aae",

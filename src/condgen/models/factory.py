@@ -68,6 +68,9 @@ MODEL_NAMES: dict[str, str] = {name: recipe.description for name, recipe in RECI
 #: The names of the models that generate SMILES (they train on token ids, not images or vectors).
 SMILES_MODEL_NAMES: frozenset[str] = frozenset(
     name for name, recipe in RECIPES.items() if recipe.model_class.modalities == ("smiles",))
+#: The names of the models fitted in closed form (gmm, kde: ``fits_in_closed_form``), not trained by the engine.
+CLOSED_FORM_MODEL_NAMES: frozenset[str] = frozenset(
+    name for name, recipe in RECIPES.items() if getattr(recipe.model_class, "fits_in_closed_form", False))
 
 
 def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) -> dict[str, Any]:

@@ -26,12 +26,15 @@ _EXPORTS = {
     "AttributeClassifier": "classifier", "ClassifierConfig": "classifier",
     "CVAE": "cvae", "CVAEConfig": "cvae",
     "MODEL_NAMES": "factory", "SMILES_MODEL_NAMES": "factory", "build_model": "factory",
+    "CLOSED_FORM_MODEL_NAMES": "factory",
     "GAN": "gan", "GANConfig": "gan",
     "ORGAN": "organ", "ORGANConfig": "organ",
     "SmilesAAE": "smiles_aae", "SmilesAAEConfig": "smiles_aae",
     "SmilesVAE": "smiles_vae", "SmilesVAEConfig": "smiles_vae",
     "VAE": "vae", "VAEConfig": "vae",
     "WAE": "wae", "WAEConfig": "wae",
+    "DensityModel": "density", "GaussianMixtureModel": "gmm", "GMMConfig": "gmm",
+    "KernelDensityModel": "kde", "KDEConfig": "kde",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -13,6 +13,8 @@ from condgen.models.cgan import CGAN
 from condgen.models.charrnn import CharRNN
 from condgen.models.cvae import CVAE
 from condgen.models.gan import GAN
+from condgen.models.gmm import GaussianMixtureModel
+from condgen.models.kde import KernelDensityModel
 from condgen.models.options import checked_options
 from condgen.models.organ import ORGAN
 from condgen.models.smiles_aae import SmilesAAE
@@ -55,6 +57,10 @@ RECIPES: dict[str, Recipe] = {
     "smiles-aae": Recipe(SmilesAAE, "SMILES adversarial autoencoder: GRU encoder and decoder, latent discriminator"),
     "charrnn": Recipe(CharRNN, "CharRNN: LSTM language model over SMILES tokens (molecules; no latent space)"),
     "organ": Recipe(ORGAN, "ORGAN: SeqGAN over SMILES with an optional objective reward (logp, qed, sas, tpsa)"),
+    "gmm": Recipe(GaussianMixtureModel, "Gaussian mixture (full covariances; k by 5-fold cross-validated "
+                  "log-likelihood) of vectors, or of a backbone's latents (--latents-of)"),
+    "kde": Recipe(KernelDensityModel, "Gaussian kernel density (bandwidth by 5-fold cross-validated "
+                  "log-likelihood) of vectors, or of a backbone's latents (--latents-of)"),
 }
 
 #: CLI name → one-line description.
@@ -62,6 +68,9 @@ MODEL_NAMES: dict[str, str] = {name: recipe.description for name, recipe in RECI
 #: The names of the models that generate SMILES (they train on token ids, not images or vectors).
 SMILES_MODEL_NAMES: frozenset[str] = frozenset(
     name for name, recipe in RECIPES.items() if recipe.model_class.modalities == ("smiles",))
+#: The names of the models fitted in closed form (gmm, kde: ``fits_in_closed_form``), not trained by the engine.
+CLOSED_FORM_MODEL_NAMES: frozenset[str] = frozenset(
+    name for name, recipe in RECIPES.items() if getattr(recipe.model_class, "fits_in_closed_form", False))
 
 
 def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) -> dict[str, Any]:
@@ -71,7 +80,8 @@ def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) ->
     modality = dataset.modality.name
     if modality not in model_class.modalities:
         wanted = "SMILES (--data moses or a .smi/.csv file)" if model_class.modalities == ("smiles",) else \
-            "images or vectors"
+            "vectors (for images: fit it on a backbone's latents, --latents-of BACKBONE)" \
+            if model_class.modalities == ("vectors",) else "images or vectors"
         raise ConfigError(f"this model needs {wanted}, but {dataset.name} holds {modality}")
     if modality == "smiles":
         return {key: (tuple(dataset.spec[key]) if key == "tokens" else dataset.spec[key])
@@ -79,10 +89,11 @@ def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) ->
     shape = tuple(int(d) for d in dataset.example_shape)
     is_conv_image = modality == "images" and min(shape[1:]) >= SMALLEST_CONV_SIDE
     options: dict[str, Any] = {"data_shape": shape, "arch": "dcgan" if is_conv_image else "mlp"}
-    if modality == "vectors":
+    names = {f.name for f in fields(model_class.config_class)}
+    if modality == "vectors" and "latent_dim" in names:
         default_latent = next(f.default for f in fields(model_class.config_class) if f.name == "latent_dim")
         options["latent_dim"] = min(default_latent, max(2, shape[0]))
-    return options
+    return {key: value for key, value in options.items() if key in names}  # a density has no arch
 
 
 def build_model(name: str, dataset: LabeledDataset, **options: Any) -> GenerativeModel:

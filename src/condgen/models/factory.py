@@ -13,6 +13,7 @@ from condgen.models.cgan import CGAN
 from condgen.models.charrnn import CharRNN
 from condgen.models.cvae import CVAE
 from condgen.models.gan import GAN
+from condgen.models.image_flow import Glow, RealNVP
 from condgen.models.options import checked_options
 from condgen.models.organ import ORGAN
 from condgen.models.smiles_aae import SmilesAAE
@@ -20,6 +21,7 @@ from condgen.models.smiles_base import SEQUENCE_DATA_OPTIONS
 from condgen.models.smiles_vae import SmilesVAE
 from condgen.models.vae import VAE
 from condgen.models.wae import WAE
+from condgen.nn.networks import ImageArchitecture
 
 #: Images smaller than this (8×8 digits) use MLPs; the DCGAN stacks start at 16 px.
 SMALLEST_CONV_SIDE = 16
@@ -51,6 +53,8 @@ RECIPES: dict[str, Recipe] = {
     "hinge-gan": Recipe(GAN, "GAN with the hinge loss", fixed={"loss": "hinge"}),
     "cvae": Recipe(CVAE, "conditional VAE: encoder and decoder see the attributes (baseline)"),
     "cgan": Recipe(CGAN, "conditional GAN with a projection discriminator (baseline)"),
+    "realnvp": Recipe(RealNVP, "RealNVP normalising flow on images: exact likelihood (bits/dim), encode and decode"),
+    "glow": Recipe(Glow, "Glow normalising flow on images (actnorm, 1x1 convolutions): exact likelihood, encode"),
     "smiles-vae": Recipe(SmilesVAE, "SMILES VAE: bidirectional GRU encoder, GRU decoder, KL annealing (molecules)"),
     "smiles-aae": Recipe(SmilesAAE, "SMILES adversarial autoencoder: GRU encoder and decoder, latent discriminator"),
     "charrnn": Recipe(CharRNN, "CharRNN: LSTM language model over SMILES tokens (molecules; no latent space)"),
@@ -63,6 +67,11 @@ MODEL_NAMES: dict[str, str] = {name: recipe.description for name, recipe in RECI
 SMILES_MODEL_NAMES: frozenset[str] = frozenset(
     name for name, recipe in RECIPES.items() if recipe.model_class.modalities == ("smiles",))
 
+#: The names of the models whose networks :class:`~condgen.nn.networks.ImageArchitecture` builds (images or
+#: vectors, ``latent_dim``, ``arch``): every family but the SMILES models and the image flows.
+ARCHITECTURE_MODEL_NAMES: frozenset[str] = frozenset(
+    name for name, recipe in RECIPES.items() if issubclass(recipe.model_class.config_class, ImageArchitecture))
+
 
 def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) -> dict[str, Any]:
     """The options a data set decides: for SMILES models the vocabulary ``tokens`` and ``max_length``;
@@ -71,14 +80,16 @@ def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) ->
     modality = dataset.modality.name
     if modality not in model_class.modalities:
         wanted = "SMILES (--data moses or a .smi/.csv file)" if model_class.modalities == ("smiles",) else \
-            "images or vectors"
+            " or ".join(model_class.modalities)
         raise ConfigError(f"this model needs {wanted}, but {dataset.name} holds {modality}")
     if modality == "smiles":
         return {key: (tuple(dataset.spec[key]) if key == "tokens" else dataset.spec[key])
                 for key in SEQUENCE_DATA_OPTIONS}
     shape = tuple(int(d) for d in dataset.example_shape)
     is_conv_image = modality == "images" and min(shape[1:]) >= SMALLEST_CONV_SIDE
-    options: dict[str, Any] = {"data_shape": shape, "arch": "dcgan" if is_conv_image else "mlp"}
+    options: dict[str, Any] = {"data_shape": shape}
+    if issubclass(model_class.config_class, ImageArchitecture):
+        options["arch"] = "dcgan" if is_conv_image else "mlp"
     if modality == "vectors":
         default_latent = next(f.default for f in fields(model_class.config_class) if f.name == "latent_dim")
         options["latent_dim"] = min(default_latent, max(2, shape[0]))

@@ -80,7 +80,7 @@ def test_bits_per_dim_of_a_fresh_glow_equal_the_hand_value():
 def test_training_lowers_bits_per_dim(trained, name):
     _, models = trained
     _, before, after = models[name]
-    print(f"BPD {name} {before:.3f} {after:.3f}")
+    # measured: realnvp 7.38 → 4.90, glow 6.46 → 4.93 (the pixel noise, σ = 4 levels, alone costs about 4 bits)
     assert after < before - 1.2, (before, after)
     assert after < 5.2
 

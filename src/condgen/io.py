@@ -45,6 +45,8 @@ ARTIFACT_KINDS: dict[str, str] = {
     "organ": "condgen.models.organ:ORGAN",
     "gmm": "condgen.models.gmm:GaussianMixtureModel",
     "kde": "condgen.models.kde:KernelDensityModel",
+    "realnvp": "condgen.models.image_flow:RealNVP",
+    "glow": "condgen.models.image_flow:Glow",
     "classifier": "condgen.models.classifier:AttributeClassifier",
     "plugin": "condgen.plugin.plugin:Plugin",
     "directions": "condgen.plugin.directions:LatentDirections",

@@ -1,6 +1,6 @@
 """Generative model families, one file each: VAE / β-VAE, WAE, AAE, GANs (NS, LS, WGAN, WGAN-GP,
-hinge), the conditional baselines CVAE and CGAN, the SMILES models CharRNN, SMILES VAE / AAE and ORGAN,
-and the attribute classifier.
+hinge), the conditional baselines CVAE and CGAN, the image flows RealNVP and Glow, the SMILES models
+CharRNN, SMILES VAE / AAE and ORGAN, and the attribute classifier.
 
 >>> from condgen.data import load_dataset
 >>> from condgen.models import build_model
@@ -25,9 +25,11 @@ _EXPORTS = {
     "CharRNN": "charrnn", "CharRNNConfig": "charrnn",
     "AttributeClassifier": "classifier", "ClassifierConfig": "classifier",
     "CVAE": "cvae", "CVAEConfig": "cvae",
-    "MODEL_NAMES": "factory", "SMILES_MODEL_NAMES": "factory", "build_model": "factory",
-    "CLOSED_FORM_MODEL_NAMES": "factory",
+    "ARCHITECTURE_MODEL_NAMES": "factory", "CLOSED_FORM_MODEL_NAMES": "factory", "MODEL_NAMES": "factory",
+    "SMILES_MODEL_NAMES": "factory", "build_model": "factory",
     "GAN": "gan", "GANConfig": "gan",
+    "Glow": "image_flow", "GlowConfig": "image_flow", "ImageFlow": "image_flow", "RealNVP": "image_flow",
+    "RealNVPConfig": "image_flow",
     "ORGAN": "organ", "ORGANConfig": "organ",
     "SmilesAAE": "smiles_aae", "SmilesAAEConfig": "smiles_aae",
     "SmilesVAE": "smiles_vae", "SmilesVAEConfig": "smiles_vae",

@@ -14,6 +14,7 @@ from condgen.models.charrnn import CharRNN
 from condgen.models.cvae import CVAE
 from condgen.models.gan import GAN
 from condgen.models.gmm import GaussianMixtureModel
+from condgen.models.image_flow import Glow, RealNVP
 from condgen.models.kde import KernelDensityModel
 from condgen.models.options import checked_options
 from condgen.models.organ import ORGAN
@@ -22,6 +23,7 @@ from condgen.models.smiles_base import SEQUENCE_DATA_OPTIONS
 from condgen.models.smiles_vae import SmilesVAE
 from condgen.models.vae import VAE
 from condgen.models.wae import WAE
+from condgen.nn.networks import ImageArchitecture
 
 #: Images smaller than this (8×8 digits) use MLPs; the DCGAN stacks start at 16 px.
 SMALLEST_CONV_SIDE = 16
@@ -53,6 +55,8 @@ RECIPES: dict[str, Recipe] = {
     "hinge-gan": Recipe(GAN, "GAN with the hinge loss", fixed={"loss": "hinge"}),
     "cvae": Recipe(CVAE, "conditional VAE: encoder and decoder see the attributes (baseline)"),
     "cgan": Recipe(CGAN, "conditional GAN with a projection discriminator (baseline)"),
+    "realnvp": Recipe(RealNVP, "RealNVP normalising flow on images: exact likelihood (bits/dim), encode and decode"),
+    "glow": Recipe(Glow, "Glow normalising flow on images (actnorm, 1x1 convolutions): exact likelihood, encode"),
     "smiles-vae": Recipe(SmilesVAE, "SMILES VAE: bidirectional GRU encoder, GRU decoder, KL annealing (molecules)"),
     "smiles-aae": Recipe(SmilesAAE, "SMILES adversarial autoencoder: GRU encoder and decoder, latent discriminator"),
     "charrnn": Recipe(CharRNN, "CharRNN: LSTM language model over SMILES tokens (molecules; no latent space)"),
@@ -72,6 +76,11 @@ SMILES_MODEL_NAMES: frozenset[str] = frozenset(
 CLOSED_FORM_MODEL_NAMES: frozenset[str] = frozenset(
     name for name, recipe in RECIPES.items() if getattr(recipe.model_class, "fits_in_closed_form", False))
 
+#: The names of the models whose networks :class:`~condgen.nn.networks.ImageArchitecture` builds (images or
+#: vectors, ``latent_dim``, ``arch``): every family but the SMILES models and the image flows.
+ARCHITECTURE_MODEL_NAMES: frozenset[str] = frozenset(
+    name for name, recipe in RECIPES.items() if issubclass(recipe.model_class.config_class, ImageArchitecture))
+
 
 def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) -> dict[str, Any]:
     """The options a data set decides: for SMILES models the vocabulary ``tokens`` and ``max_length``;
@@ -81,7 +90,7 @@ def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) ->
     if modality not in model_class.modalities:
         wanted = "SMILES (--data moses or a .smi/.csv file)" if model_class.modalities == ("smiles",) else \
             "vectors (for images: fit it on a backbone's latents, --latents-of BACKBONE)" \
-            if model_class.modalities == ("vectors",) else "images or vectors"
+            if model_class.modalities == ("vectors",) else " or ".join(model_class.modalities)
         raise ConfigError(f"this model needs {wanted}, but {dataset.name} holds {modality}")
     if modality == "smiles":
         return {key: (tuple(dataset.spec[key]) if key == "tokens" else dataset.spec[key])
@@ -93,7 +102,7 @@ def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) ->
     if modality == "vectors" and "latent_dim" in names:
         default_latent = next(f.default for f in fields(model_class.config_class) if f.name == "latent_dim")
         options["latent_dim"] = min(default_latent, max(2, shape[0]))
-    return {key: value for key, value in options.items() if key in names}  # a density has no arch
+    return {key: value for key, value in options.items() if key in names}  # a density or a flow has no arch
 
 
 def build_model(name: str, dataset: LabeledDataset, **options: Any) -> GenerativeModel:

@@ -83,6 +83,12 @@ def test_sagan_resumed_run_reproduces_the_uninterrupted_one(images, tmp_path):
         assert torch.equal(value, resumed.model.state_dict()[key]), key
     raw_whole, raw_parts = load_checkpoint(tmp_path / "whole").tensors, load_checkpoint(tmp_path / "parts").tensors
     assert all(torch.equal(raw_whole[key], raw_parts[key]) for key in raw_whole if key.startswith("model/"))
+    # the EMA weights come with their own singular vectors: σ = uᵀWv is the averaged weight's largest one
+    for layer in (m for m in whole.model.modules() if hasattr(m, "parametrizations")):
+        normalisation, original = layer.parametrizations.weight[0], layer.parametrizations.weight.original
+        matrix = original.detach().movedim(normalisation.dim, 0).flatten(1)
+        sigma = normalisation._u @ matrix @ normalisation._v
+        assert sigma.item() == pytest.approx(torch.linalg.matrix_norm(matrix, ord=2).item(), rel=2e-2)
 
 
 def test_feature_matching_loss_is_the_hand_computed_value_on_a_fixed_discriminator(vectors):

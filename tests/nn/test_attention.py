@@ -13,7 +13,7 @@ from condgen.nn.attention import SelfAttention2d
 from condgen.nn.dcgan import ConvDecoder, ConvEncoder, feature_sides
 from condgen.nn.minibatch import FeatureDiscriminator, MinibatchDiscrimination
 from condgen.nn.networks import ImageArchitecture
-from condgen.nn.spectral_norm import spectral_normalise
+from condgen.nn.spectral_norm import reestimate_singular_vectors, spectral_normalise
 
 
 def test_self_attention_keeps_the_shape_and_is_the_identity_at_initialisation():
@@ -75,6 +75,21 @@ def test_spectral_norm_state_round_trips_through_safetensors(tmp_path):
     loaded.load_state_dict(state, strict=True)
     trained.eval(), loaded.eval()
     assert torch.equal(trained(x), loaded(x))
+
+
+def test_weights_put_in_from_elsewhere_get_their_own_singular_vectors():
+    torch.manual_seed(0)
+    layer = spectral_normalise(nn.Sequential(nn.Linear(12, 9)))[0]
+    with torch.no_grad():
+        layer.parametrizations.weight.original.copy_(torch.randn(9, 12) * 3)  # as an EMA's weights arrive
+    matrix = layer.parametrizations.weight.original.detach()
+    stale = (layer.parametrizations.weight[0]._u @ matrix @ layer.parametrizations.weight[0]._v).item()
+    reestimate_singular_vectors(layer)
+    normalisation = layer.parametrizations.weight[0]
+    sigma = torch.linalg.matrix_norm(matrix, ord=2).item()
+    assert abs(stale) < 0.9 * sigma  # the old vectors underestimate it
+    assert (normalisation._u @ matrix @ normalisation._v).item() == pytest.approx(sigma, rel=1e-3)
+    reestimate_singular_vectors(nn.Linear(3, 2))  # nothing to do
 
 
 def test_attention_sits_on_the_feature_maps_of_the_side_asked_for():

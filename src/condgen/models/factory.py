@@ -29,6 +29,12 @@ from condgen.nn.networks import ImageArchitecture
 SMALLEST_CONV_SIDE = 16
 
 
+#: SAGAN (Zhang et al., 2019): attention at 16x16 feature maps (the largest side below on smaller images), spectral
+#: norm in G and D, no batch norm in D, and the two time-scale update rule with the paper's Adam settings.
+SAGAN_DEFAULTS = {"attention": 16, "spectral_norm": "all", "critic_batch_norm": False, "lr": 1e-4,
+                  "discriminator_lr": 4e-4, "betas": (0.0, 0.9)}
+
+
 @dataclass(frozen=True)
 class Recipe:
     """A model class plus the options its name fixes (e.g. ``lsgan`` → ``loss="ls"``)."""
@@ -53,6 +59,9 @@ RECIPES: dict[str, Recipe] = {
     "wgan-gp": Recipe(GAN, "Wasserstein GAN with gradient penalty (lambda 10, 5 critic steps, no batch norm)",
                       fixed={"loss": "wgan-gp"}),
     "hinge-gan": Recipe(GAN, "GAN with the hinge loss", fixed={"loss": "hinge"}),
+    "sagan": Recipe(GAN, "SAGAN: self-attention (16x16 maps) and spectral norm in both networks, hinge loss, "
+                    "two learning rates (G 1e-4, D 4e-4, Adam betas 0, 0.9)", fixed={"loss": "hinge"},
+                    defaults=SAGAN_DEFAULTS),
     "cvae": Recipe(CVAE, "conditional VAE: encoder and decoder see the attributes (baseline)"),
     "cgan": Recipe(CGAN, "conditional GAN with a projection discriminator (baseline)"),
     "realnvp": Recipe(RealNVP, "RealNVP normalising flow on images: exact likelihood (bits/dim), encode and decode"),

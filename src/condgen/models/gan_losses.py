@@ -16,6 +16,10 @@ loss        discriminator / critic minimises            generator minimises
 ``ns`` is Goodfellow et al.'s non-saturating loss (softplus(−t) = −log σ(t)), ``ls`` is LSGAN
 (Mao et al., a=0, b=c=1), ``wgan`` Arjovsky et al., ``wgan-gp`` Gulrajani et al., ``hinge``
 Lim & Ye / Miyato et al. (SNGAN).
+
+*Feature matching* (Salimans et al., 2016) replaces the generator's loss by
+``‖mean f(x) − mean f(G(z))‖²`` on the discriminator's features ``f`` (:func:`feature_matching_loss`,
+:func:`feature_matching_step`); the discriminator keeps its own loss.
 """
 
 from __future__ import annotations
@@ -74,11 +78,31 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     return ((gradient.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 
+def feature_matching_loss(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
+    """``‖mean(real) − mean(fake)‖²``: the squared distance between the batch means of discriminator features
+    ``[B, F]`` of real and of generated examples (summed over the ``F`` features)."""
+    return (real_features.mean(0) - fake_features.mean(0)).pow(2).sum()
+
+
+def feature_matching_step(real: torch.Tensor, latent_dim: int, generate: Callable[[torch.Tensor], torch.Tensor],
+                          features: Callable[[torch.Tensor], torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    """The generator's feature-matching loss on ``real [B, …]`` examples, drawing noise ``z [B, latent_dim]``
+    from torch's global generator as :func:`adversarial_step` does; ``features`` maps examples to ``[B, F]``.
+    The real features carry no gradient (only the generator trains on this loss)."""
+    z = torch.randn(real.shape[0], latent_dim, device=real.device)
+    with torch.no_grad():
+        real_features = features(real)
+    return feature_matching_loss(real_features, features(generate(z))), {}
+
+
 def adversarial_groups(discriminator: list[nn.Parameter], generator: list[nn.Parameter], lr: float,
-                       betas: tuple[float, float]) -> dict[str, OptimizerGroup]:
-    """A GAN's two optimiser groups, ``"discriminator"`` and ``"generator"``, with the same Adam settings."""
+                       betas: tuple[float, float], *, discriminator_lr: float | None = None
+                       ) -> dict[str, OptimizerGroup]:
+    """A GAN's two optimiser groups, ``"discriminator"`` and ``"generator"``, with the same Adam settings but
+    for the discriminator's lr where ``discriminator_lr`` is given (the two time-scale update rule)."""
     return {
-        "discriminator": OptimizerGroup(discriminator, lr, tuple(betas)),
+        "discriminator": OptimizerGroup(discriminator, lr if discriminator_lr is None else discriminator_lr,
+                                        tuple(betas)),
         "generator": OptimizerGroup(generator, lr, tuple(betas)),
     }
 

@@ -16,6 +16,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from condgen.errors import ConfigError
+from condgen.nn.spectral_norm import reestimate_singular_vectors
 
 
 def check_decay(decay: float | None) -> float | None:
@@ -36,8 +37,10 @@ def build_ema(model: nn.Module, decay: float | None) -> AveragedModel | None:
 
 
 def load_ema_weights(model: nn.Module, ema: AveragedModel) -> None:
-    """Put the averaged weights (and the copied buffers) into ``model`` itself."""
+    """Put the averaged weights (and the copied buffers) into ``model`` itself; spectrally normalised layers
+    (SAGAN) get singular vectors of the averaged weights, not the raw ones' copied buffers."""
     model.load_state_dict(ema.module.state_dict())
+    reestimate_singular_vectors(model)
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from condgen.models.image_flow import Glow, RealNVP
 from condgen.models.kde import KernelDensityModel
 from condgen.models.options import checked_options
 from condgen.models.organ import ORGAN
+from condgen.models.progan import ProGAN
 from condgen.models.smiles_aae import SmilesAAE
 from condgen.models.smiles_base import SEQUENCE_DATA_OPTIONS
 from condgen.models.smiles_vae import SmilesVAE
@@ -53,6 +54,8 @@ RECIPES: dict[str, Recipe] = {
     "wgan-gp": Recipe(GAN, "Wasserstein GAN with gradient penalty (lambda 10, 5 critic steps, no batch norm)",
                       fixed={"loss": "wgan-gp"}),
     "hinge-gan": Recipe(GAN, "GAN with the hinge loss", fixed={"loss": "hinge"}),
+    "progan": Recipe(ProGAN, "progressive growing of GANs: 4x4 up to the data's size with fade-in, pixel norm, "
+                     "equalised learning rate, minibatch std, WGAN-GP"),
     "cvae": Recipe(CVAE, "conditional VAE: encoder and decoder see the attributes (baseline)"),
     "cgan": Recipe(CGAN, "conditional GAN with a projection discriminator (baseline)"),
     "realnvp": Recipe(RealNVP, "RealNVP normalising flow on images: exact likelihood (bits/dim), encode and decode"),

@@ -16,8 +16,9 @@ and the optimisers never change shape, and a run resumed across a stage boundary
 
 Sampling: ``decode`` runs the stage the last training step trained (the final resolution once growth is
 complete, else the stage reached), upsampled (nearest) to the data's size and clipped to ``[-1, 1]``. The
-number of steps trained is kept in ``config.json`` as ``"growth"`` — not among the tensors, which an EMA
-(``--ema-decay``) replaces by its own copy — together with the resolution and alpha it implies.
+number of steps trained is a buffer of the state dict (``steps_trained``: the checkpoint restores it, and
+an EMA copies it as it copies every buffer); ``config.json`` repeats it as ``"growth"`` with the
+resolution and alpha it implies, for people to read.
 
 Not from the paper: one batch size for every resolution (the engine has one), and no EMA of the generator
 unless ``--ema-decay`` is given (the paper uses 0.999).
@@ -26,14 +27,13 @@ unless ``--ema-decay`` is given (the paper uses 0.999).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 
 from condgen.data.schema import AttributeSchema
-from condgen.errors import ArtifactError, ConfigError
+from condgen.errors import ConfigError
 from condgen.models.base import Batch, LatentModel, OptimizerGroup
 from condgen.models.gan_losses import adversarial_groups, adversarial_step, check_loss
 from condgen.nn.progressive import (
@@ -115,11 +115,20 @@ class ProGAN(LatentModel):
         channels, image_channels = config.channels(), int(config.data_shape[0])
         self.generator = ProgressiveGenerator(config.latent_dim, channels, image_channels)
         self.discriminator = ProgressiveDiscriminator(channels, image_channels, group_size=config.group_size)
-        #: engine steps trained so far; the stage of the last one is the stage samples come from
-        self.steps_trained = 0
+        # engine steps trained so far (a buffer, so that it travels with the weights)
+        self.register_buffer("trained_steps", torch.zeros((), dtype=torch.int64))
         self.training_stage = config.stage_at(0)
 
     # -- sampling ------------------------------------------------------------------------------
+    @property
+    def steps_trained(self) -> int:
+        """Engine steps trained so far; the stage of the last one is the stage samples come from."""
+        return int(self.trained_steps)
+
+    @steps_trained.setter
+    def steps_trained(self, steps: int) -> None:
+        self.trained_steps.fill_(int(steps))
+
     @property
     def sample_stage(self) -> GrowthStage:
         """The stage ``decode`` runs: that of the last step trained (4×4 before any training)."""
@@ -179,13 +188,3 @@ class ProGAN(LatentModel):
         stage = self.sample_stage
         growth = {"steps_trained": self.steps_trained, "resolution": stage.resolution, "alpha": stage.alpha}
         return {**super().artifact_body(), "growth": growth}
-
-    @classmethod
-    def from_artifact(cls, directory: Path, body: dict[str, Any]) -> ProGAN:
-        model = super().from_artifact(directory, body)
-        steps = body.get("growth", {}).get("steps_trained")
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
-            raise ArtifactError(f"{directory}: config.json of a progan needs growth.steps_trained, the steps it "
-                                f"was trained (got {steps!r})")
-        model.steps_trained = steps
-        return model

@@ -39,6 +39,7 @@ ARTIFACT_KINDS: dict[str, str] = {
     "gan": "condgen.models.gan:GAN",
     "cvae": "condgen.models.cvae:CVAE",
     "cgan": "condgen.models.cgan:CGAN",
+    "progan": "condgen.models.progan:ProGAN",
     "charrnn": "condgen.models.charrnn:CharRNN",
     "smiles-vae": "condgen.models.smiles_vae:SmilesVAE",
     "smiles-aae": "condgen.models.smiles_aae:SmilesAAE",

@@ -9,6 +9,7 @@ from condgen.models import GAN, MODEL_NAMES, SMILES_MODEL_NAMES, VAE, build_mode
 
 EXPECTED_NAMES = {"vae", "beta-vae", "wae", "aae", "gan", "lsgan", "wgan", "wgan-gp", "hinge-gan", "dcgan",
                   "cvae", "cgan", "realnvp", "glow", "charrnn", "smiles-vae", "smiles-aae", "organ"}
+EXPECTED_NAMES |= {"progan"}  # progressive growing (models/progan.py)
 EXPECTED_NAMES |= {"gmm", "kde"}  # closed-form densities of vectors (models/gmm.py, models/kde.py)
 EXPECTED_NAMES |= {"sagan"}  # GAN with self-attention, spectral norm, hinge loss, TTUR (models/gan.py)
 

@@ -31,6 +31,7 @@ _EXPORTS = {
     "Glow": "image_flow", "GlowConfig": "image_flow", "ImageFlow": "image_flow", "RealNVP": "image_flow",
     "RealNVPConfig": "image_flow",
     "ORGAN": "organ", "ORGANConfig": "organ",
+    "ProGAN": "progan", "ProGANConfig": "progan",
     "SmilesAAE": "smiles_aae", "SmilesAAEConfig": "smiles_aae",
     "SmilesVAE": "smiles_vae", "SmilesVAEConfig": "smiles_vae",
     "VAE": "vae", "VAEConfig": "vae",

@@ -18,6 +18,7 @@ from condgen.models.image_flow import Glow, RealNVP
 from condgen.models.kde import KernelDensityModel
 from condgen.models.options import checked_options
 from condgen.models.organ import ORGAN
+from condgen.models.progan import ProGAN
 from condgen.models.smiles_aae import SmilesAAE
 from condgen.models.smiles_base import SEQUENCE_DATA_OPTIONS
 from condgen.models.smiles_vae import SmilesVAE
@@ -62,6 +63,8 @@ RECIPES: dict[str, Recipe] = {
     "sagan": Recipe(GAN, "SAGAN: self-attention (16x16 maps) and spectral norm in both networks, hinge loss, "
                     "two learning rates (G 1e-4, D 4e-4, Adam betas 0, 0.9)", fixed={"loss": "hinge"},
                     defaults=SAGAN_DEFAULTS),
+    "progan": Recipe(ProGAN, "progressive growing of GANs: 4x4 up to the data's size with fade-in, pixel norm, "
+                     "equalised learning rate, minibatch std, WGAN-GP"),
     "cvae": Recipe(CVAE, "conditional VAE: encoder and decoder see the attributes (baseline)"),
     "cgan": Recipe(CGAN, "conditional GAN with a projection discriminator (baseline)"),
     "realnvp": Recipe(RealNVP, "RealNVP normalising flow on images: exact likelihood (bits/dim), encode and decode"),

@@ -5,7 +5,8 @@ attribute, C per categorical one; see :mod:`condgen.plugin.priors`), the rest is
 standard-normal prior. Only the flow is trained (by :func:`condgen.train.train`, on a
 :class:`~condgen.data.LabeledDataset` of latents), the backbone stays frozen. Generating with
 chosen attributes = pick the attribute coordinates, draw the style, ``z = f⁻¹(u)``, decode.
-Editing = ``u = f(z)``, overwrite attribute coordinates, ``f⁻¹``, decode.
+Editing = ``u = f(z)``, overwrite attribute coordinates, ``f⁻¹``, decode. Over a wide latent (an image flow's
+3,072-d one) ``f`` sees only a fixed orthogonal projection of ``z`` (:mod:`condgen.plugin.projection`).
 """
 
 from __future__ import annotations

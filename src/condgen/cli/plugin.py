@@ -57,6 +57,10 @@ def plugin_fit(
     copy_backbone: Annotated[bool, typer.Option("--copy-backbone", help="store a copy of the backbone in the plugin "
                                                                         "(default: refer to it by name or path)")]
     = FIT.copy_backbone,
+    projection: Annotated[int | None, typer.Option(help="the flow models this many coordinates of a fixed "
+                                                        "orthogonal projection of the latents (0: all; default: "
+                                                        "256 for latents wider than 512, else all)")]
+    = FIT.projection,
 ) -> None:
     """Fit a plugin flow on the latents of a frozen backbone; the backbone never changes."""
     from condgen.cli.report import format_phases
@@ -66,7 +70,8 @@ def plugin_fit(
     spec = PluginFitSpec(backbone=backbone_dir, attributes=tuple(split_names(attrs)), data=data,
                          data_options=parse_data_options(data_option, kind), classifier=classifier,
                          steps=steps, batch_size=batch_size, n_latents=n_latents, seed=seed, coupling=coupling,
-                         sigma=sigma, labels=labels, calibrate=calibrate, copy_backbone=copy_backbone)
+                         sigma=sigma, labels=labels, calibrate=calibrate, copy_backbone=copy_backbone,
+                         projection=projection)
     _, seconds = fit_plugin_from_spec(spec, out_dir)
     console.print(f"saved plugin to [bold]{out_dir}[/] in {seconds:.1f} s ({format_phases(recorded_phases(out_dir))})")
 

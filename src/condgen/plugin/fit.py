@@ -101,7 +101,6 @@ def fit_plugin(backbone, dataset: LabeledDataset | None, attributes: Sequence[st
         latents = LabeledDataset(latents.data.float(), latents.attributes,
                                  latents.schema.with_statistics(latents.attributes),
                                  {**latents.spec, "modality": "vectors"})
-    warn_if_few_labels(latents.schema, latents.attributes, backbone.latent_dim)
     if default_steps:
         train_config = replace(train_config, steps=flow_steps(len(latents), train_config.batch_size,
                                                               train_config.steps))
@@ -111,6 +110,10 @@ def fit_plugin(backbone, dataset: LabeledDataset | None, attributes: Sequence[st
         if config.hidden is None:
             config.hidden = flow_width(len(latents))
         plugin = Plugin(config, latents.schema, backbone.latent_dim, backbone)
+    warn_if_few_labels(latents.schema, latents.attributes, plugin.flow_dim)
+    if plugin.projection is not None:
+        status(f"projecting the {plugin.latent_dim:,}-d latents onto {plugin.flow_dim} coordinates for the flow",
+               progress)
     plugin.set_data_statistics(latents.data, latents.attributes)
     plugin.data_spec = dict(latents.spec)
     plugin.decoding = dict(getattr(backbone, "targeted_decoding", {}) if decoding is None else decoding)

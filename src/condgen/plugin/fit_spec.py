@@ -51,6 +51,8 @@ class PluginFitSpec:
         calibrate: decoded latents per calibration grid point (0: no calibration); None: 300 for SMILES
             backbones, 0 for others (:meth:`resolved` fixes it before a fit is recorded).
         copy_backbone: save a copy of the backbone inside the plugin instead of a reference to it.
+        projection: the flow models this many coordinates of a fixed orthogonal projection of the latents
+            (:mod:`condgen.plugin.projection`); 0: all of them; None: 256 for latents wider than 512, else 0.
     """
 
     backbone: str
@@ -67,6 +69,7 @@ class PluginFitSpec:
     labels: str = "data"
     calibrate: int | None = None
     copy_backbone: bool = False
+    projection: int | None = None
     #: fields a newer condgen wrote that this one does not know (kept, so that nothing is lost on rewrite)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -79,12 +82,14 @@ class PluginFitSpec:
         if (self.steps is not None and self.steps < 1) or self.batch_size < 1 or self.n_latents < 1:
             raise ConfigError(f"--steps, --batch-size and --n-latents must be ≥ 1 (got {self.steps}, "
                               f"{self.batch_size}, {self.n_latents})")
+        if self.projection is not None and self.projection < 0:
+            raise ConfigError(f"--projection must be ≥ 0 coordinates (0: none), got {self.projection}")
         if self.calibrate is not None and self.calibrate < 0:
             raise ConfigError(f"--calibrate must be ≥ 0 latents per grid point, got {self.calibrate}")
 
     def plugin_config(self) -> PluginConfig:
         """The flow's hyper-parameters this spec sets (the rest are :class:`PluginConfig`'s defaults)."""
-        return PluginConfig(coupling=self.coupling, sigma_end=self.sigma)
+        return PluginConfig(coupling=self.coupling, sigma_end=self.sigma, projection_dim=self.projection)
 
     def resolved(self, is_molecule_backbone: bool) -> PluginFitSpec:
         """The spec with its backbone-dependent default filled in, after checking the molecule-only options."""

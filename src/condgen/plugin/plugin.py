@@ -5,7 +5,8 @@ attribute, C per categorical one; see :mod:`condgen.plugin.priors`), the rest is
 standard-normal prior. Only the flow is trained (by :func:`condgen.train.train`, on a
 :class:`~condgen.data.LabeledDataset` of latents), the backbone stays frozen. Generating with
 chosen attributes = pick the attribute coordinates, draw the style, ``z = f⁻¹(u)``, decode.
-Editing = ``u = f(z)``, overwrite attribute coordinates, ``f⁻¹``, decode.
+Editing = ``u = f(z)``, overwrite attribute coordinates, ``f⁻¹``, decode. Over a wide latent (an image flow's
+3,072-d one) ``f`` sees only a fixed orthogonal projection of ``z`` (:mod:`condgen.plugin.projection`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from condgen.models.base import Batch, OptimizerGroup, TrainableModule
 from condgen.plugin.calibration import TargetCalibration
 from condgen.plugin.flow import LatentFlow
 from condgen.plugin.priors import AttributePrior, score_correlation, standard_normal_log_prob
+from condgen.plugin.projection import LatentProjection, default_projection_dim
 from condgen.plugin.schedule import make_schedule
 
 N_QUANTILES = 101
@@ -75,6 +77,10 @@ class PluginConfig:
             or ``"constant"`` (σ = ``sigma_end``).
         balanced: class-balanced widths of the binary / categorical components.
         lr, grad_clip: Adam learning rate and gradient-norm clip of the flow.
+        projection_dim: the flow models only this many coordinates of a fixed orthogonal projection of the
+            latent, the rest passing through edits unchanged and coming from the backbone's prior when
+            generating (:mod:`condgen.plugin.projection`); 0: the flow models the whole latent; None:
+            :func:`~condgen.plugin.projection.default_projection_dim` (256 above 512 dimensions, else 0).
     """
 
     coupling: str = "affine"
@@ -89,6 +95,7 @@ class PluginConfig:
     balanced: bool = True
     lr: float = 1e-3
     grad_clip: float = 1.0
+    projection_dim: int | None = None
 
 
 class Plugin(TrainableModule):
@@ -112,14 +119,21 @@ class Plugin(TrainableModule):
                  correlation: Mapping[str, Any] | None = None):
         if config.hidden is None:
             config = replace(config, hidden=FLOW_WIDTH)
+        if config.projection_dim is None:
+            config = replace(config, projection_dim=default_projection_dim(int(latent_dim)))
         super().__init__(config, schema)
         self.prior = AttributePrior(schema, config.balanced, category_rates, quantiles, correlation)
-        if self.prior.width > latent_dim:
-            raise ConfigError(f"{self.prior.width} attribute coordinates do not fit a {latent_dim}-d latent; "
-                              "choose fewer attributes")
         self.latent_dim = int(latent_dim)
+        #: the fixed projection onto the coordinates the flow models (None: it models the whole latent)
+        self.projection = LatentProjection(self.latent_dim, config.projection_dim) if config.projection_dim else None
+        if self.prior.width > self.flow_dim:
+            projected = self.projection is not None
+            where = f"the {self.flow_dim}-d projection of the latent" if projected else f"a {self.flow_dim}-d latent"
+            advice = " or a larger projection_dim (--projection)" if projected else ""
+            raise ConfigError(f"{self.prior.width} attribute coordinates do not fit {where}; choose fewer "
+                              f"attributes{advice}")
         self.schedule = make_schedule(config.sigma_schedule, config.sigma_start, config.sigma_end)
-        self.flow = LatentFlow(latent_dim, config.n_couplings, config.hidden, config.depth,
+        self.flow = LatentFlow(self.flow_dim, config.n_couplings, config.hidden, config.depth,
                                config.coupling, config.scaling, config.mixing)
         # σ of the current training step (set by the engine through set_progress, saved for resume).
         self.register_buffer("sigma", torch.tensor(self.schedule(0.0)))
@@ -150,6 +164,20 @@ class Plugin(TrainableModule):
         self.__dict__["_backbone"] = backbone
 
     @property
+    def flow_dim(self) -> int:
+        """k: the coordinates the flow models — the projection's, else all ``latent_dim``."""
+        return self.latent_dim if self.projection is None else self.projection.dim
+
+    def flow_coordinates(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Latents ``z [B, D]`` → the flow's input ``[B, k]`` and the residual ``[B, D]`` it leaves unmodelled
+        (None without a projection: the flow sees ``z`` itself)."""
+        return (z, None) if self.projection is None else self.projection.split(z)
+
+    def latents_from(self, coordinates: torch.Tensor, residual: torch.Tensor | None) -> torch.Tensor:
+        """The inverse of :meth:`flow_coordinates`: latents ``[B, D]``."""
+        return coordinates if residual is None else self.projection.join(coordinates, residual)
+
+    @property
     def attributes(self) -> list[str]:
         """Names of the controlled attributes, in coordinate order."""
         return self.schema.names
@@ -168,11 +196,15 @@ class Plugin(TrainableModule):
     # -- training (called by condgen.train.train) ------------------------------------------------------
     @torch.no_grad()
     def set_data_statistics(self, latents: torch.Tensor, values: torch.Tensor) -> None:
-        """Fit the latent standardisation and the prior's class shares, quantiles and score correlation.
+        """Fit the projection (if any), the latent standardisation and the prior's class shares, quantiles and
+        score correlation.
 
         ``latents [N, D]``, ``values [N, K]`` in schema encoding (NaN = missing).
         """
-        self.flow.set_latent_statistics(latents.to(self.flow.latent_mean))
+        latents = latents.to(self.flow.latent_mean)
+        if self.projection is not None:
+            self.projection.fit(latents, values, self.schema)
+        self.flow.set_latent_statistics(self.flow_coordinates(latents)[0])
         rates, quantiles = {}, {}
         levels = torch.linspace(0, 1, N_QUANTILES, dtype=torch.float64)
         for column, attribute in enumerate(self.schema):
@@ -196,15 +228,16 @@ class Plugin(TrainableModule):
         self.sigma.fill_(self.schedule(step / max(total_steps, 1)))
 
     def log_likelihood(self, z: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
-        """log p(z | y) ``[B]`` = log p(c | y) + log N(s; 0, I) + log|det ∂u/∂z| for ``z [B, D]``, ``values [B, K]``."""
-        u, logabsdet = self.flow(z)
+        """log p(z | y) ``[B]`` = log p(c | y) + log N(s; 0, I) + log|det ∂u/∂z| for ``z [B, D]``, ``values [B, K]``
+        (with a projection: of the modelled coordinates ``[B, k]``, the residual has no density here)."""
+        u, logabsdet = self.flow(self.flow_coordinates(z)[0])
         width = self.prior.width
         sigma = float(self.sigma)
         return self.prior.log_prob(u[:, :width], values, sigma) + standard_normal_log_prob(u[:, width:]) + logabsdet
 
     def compute_loss(self, group: str, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        """Negative log-likelihood per latent dimension: ``−mean_B log p(z | y) / D`` (nats)."""
-        loss = -self.log_likelihood(batch.x, batch.attributes).mean() / self.latent_dim
+        """Negative log-likelihood per modelled dimension: ``−mean_B log p(z | y) / k`` (nats)."""
+        loss = -self.log_likelihood(batch.x, batch.attributes).mean() / self.flow_dim
         return loss, {"nll_per_dim": float(loss.detach()), "sigma": float(self.sigma)}
 
     # -- inference ------------------------------------------------------------------------------------
@@ -232,15 +265,19 @@ class Plugin(TrainableModule):
         categorical vertex) plus ``attribute_noise``·N(0, 1); style ~ N(0, style_scale²·I). A
         continuous target of a calibrated attribute is first replaced by the condition whose
         decodings have that mean (see :mod:`condgen.plugin.calibration`; ``calibrated=False``: as given).
-        Random numbers come from ``generator`` (CPU) so that equal seeds give equal latents.
+        Random numbers come from ``generator`` (CPU) so that equal seeds give equal latents. With a projection,
+        the unmodelled residual is that of a draw of the backbone's ``sample_latent``, times ``style_scale``.
         """
         targets = self.parse_conditions(conditions)
         if calibrated:
             targets = self.calibrated_targets(targets)
         c = self.prior.sample(n, targets, self.inference_sigma, attribute_noise, generator)
-        style = style_scale * torch.randn(n, self.latent_dim - self.prior.width, generator=generator)
-        z, _ = self.flow.inverse(torch.cat([c, style], dim=1).to(self.device))
-        return z
+        style = style_scale * torch.randn(n, self.flow_dim - self.prior.width, generator=generator)
+        coordinates, _ = self.flow.inverse(torch.cat([c, style], dim=1).to(self.device))
+        if self.projection is None:
+            return coordinates
+        drawn = self.backbone.sample_latent(n, generator=generator).to(self.device, torch.float32)
+        return self.projection.join(coordinates, style_scale * self.projection.residual(drawn))
 
     def calibrated_targets(self, targets: Mapping[str, float]) -> dict[str, float]:
         """Parsed ``targets`` with each calibrated attribute's value replaced by its condition."""
@@ -299,15 +336,16 @@ class Plugin(TrainableModule):
         For each changed attribute the coordinates become ``c + strength·(target − c)``:
         ``strength`` 1 puts them exactly on the target (binary ±1, continuous standardised
         value, categorical vertex), 0 leaves z unchanged, values above 1 exaggerate the change.
-        Style and unchanged attributes are kept.
+        Style, unchanged attributes and the residual outside a projection are kept.
         """
         targets = self.parse_conditions(changes)
-        u, _ = self.flow(self._check_latents(z))
+        coordinates, residual = self.flow_coordinates(self._check_latents(z))
+        u, _ = self.flow(coordinates)
         edited = u.clone()
         for name, value in targets.items():
             block = self.prior.slices[name]
             edited[:, block] = u[:, block] + strength * (self.prior.target(name, value).to(u) - u[:, block])
-        return self.flow.inverse(edited)[0]
+        return self.latents_from(self.flow.inverse(edited)[0], residual)
 
     def edit(self, changes: Mapping[str, Any], *, x: torch.Tensor | None = None, z: torch.Tensor | None = None,
              strength: float = 1.0, inversion_steps: int = 300) -> torch.Tensor:
@@ -325,20 +363,21 @@ class Plugin(TrainableModule):
         1.5 → +2; continuous raw; categorical index). Decode a row with :meth:`decode`.
         """
         self.schema.index(name)
-        u, _ = self.flow(self._check_latents(z))
+        coordinates, residual = self.flow_coordinates(self._check_latents(z))
+        u, _ = self.flow(coordinates)
         block = self.prior.slices[name]
         rows = []
         for value in values:
             edited = u.clone()
             edited[:, block] = self.prior.target(name, float(value)).to(u)
-            rows.append(self.flow.inverse(edited)[0])
+            rows.append(self.latents_from(self.flow.inverse(edited)[0], residual))
         return torch.stack(rows)
 
     @torch.no_grad()
     def predict(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
         """Attributes read from latents ``z [B, D]``: binary → P(y = 1) ``[B]``; continuous → value ``[B]``;
         categorical → class probabilities ``[B, C]``."""
-        u, _ = self.flow(self._check_latents(z))
+        u, _ = self.flow(self.flow_coordinates(self._check_latents(z))[0])
         return self.prior.posterior(u[:, :self.prior.width], self.inference_sigma)
 
     def predict_values(self, z: torch.Tensor) -> torch.Tensor:

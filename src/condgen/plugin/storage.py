@@ -105,8 +105,8 @@ def plugin_from_config(directory: Path, body: dict[str, Any], backbone=None):
     from condgen.plugin.plugin import Plugin
 
     try:
-        # Plugins saved before the flow had mixing layers have couplings only.
-        config = Plugin.build_config({"mixing": "none", **body["config"]})
+        # Plugins saved before the flow had mixing layers have couplings only; before projections, none.
+        config = Plugin.build_config({"mixing": "none", "projection_dim": 0, **body["config"]})
         schema = AttributeSchema.from_dict(body["attributes"])
         latent_dim = int(body["latent_dim"])
         prior = body.get("prior", {})

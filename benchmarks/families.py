@@ -170,7 +170,9 @@ def toy2d_markdown(results: dict, steps: int) -> list[str]:
                          f"{r['train_seconds']:.1f} |")
     lines += ["", "High quality: within 3 std of the noise-free support (mode centre or curve); a mode (moons: 8 arcs, "
               "swiss roll: 10 arcs) is covered with at least 20 % of a uniform share of high-quality samples. "
-              "Image flows (realnvp, glow) take images only. The CVAE's number is of log p(x | y)."]
+              "Image flows (realnvp, glow) take images only. The CVAE's number is of log p(x | y). Train s: wall "
+              "seconds of training (or fitting) on a shared 2-core machine with other jobs running, not a speed "
+              "comparison."]
     return lines
 
 
@@ -187,10 +189,14 @@ def main() -> None:
     parser.add_argument("--toy2d-n", type=int, default=5000)
     parser.add_argument("--toy2d-samples", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1, help="processes sharing the toy2d sets (one thread each)")
-    from families_faces import add_faces_arguments, faces_markdown, run_faces
+    from families_faces import add_faces_arguments, run_faces
 
     add_faces_arguments(parser)
+    parser.add_argument("--markdown-only", action="store_true", help="rewrite families.md from families.json")
     args = parser.parse_args()
+    if args.markdown_only:
+        write_markdown(json.loads((RESULTS / "families.json").read_text()), RESULTS / "families.json")
+        return
     if args.quick:
         args.toy2d_steps, args.toy2d_n, args.toy2d_samples = 20, 600, 300
     # A quick run checks the code; its numbers mean nothing, so it never lands in results/.
@@ -212,14 +218,21 @@ def main() -> None:
     if not args.toy2d_only:
         results.update(run_faces(args, results_dir / f"{stem}_faces.png"))
     path.write_text(json.dumps(results, indent=2))
+    write_markdown(results, path)
+
+
+def write_markdown(results: dict, path: Path) -> None:
+    """``families.md`` next to ``path`` (the JSON) from its results; printed too."""
     lines = [f"## Generative families ({path.name})", ""]
     if "toy2d" in results:
         lines += toy2d_markdown(results["toy2d"], results["toy2d_setup"]["steps"]) + [""]
     if "faces" in results:
+        from families_faces import faces_markdown
+
         lines += faces_markdown(results) + [""]
     lines += [f"{section}: `{p['command']}` — commit {p['commit']}, {p['machine']}, torch threads "
               f"{p['torch_threads']}, {p['date']}." for section, p in results["provenance"].items()]
-    (results_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    path.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -44,6 +44,7 @@ from families import HELD_OUT_SEED, draw, family_names, train_family
 
 ATTRIBUTES = ["smiling", "eyeglasses", "male"]
 PLUGIN_BACKBONES = "vae,realnvp,glow,ddpm,ddim,gan,sagan"
+QUICK_PLUGIN_BACKBONES = "vae,gan"  # one encoder backbone, one labeller + inversion backbone: both code paths
 GRID_SAMPLES = 12
 
 
@@ -54,7 +55,10 @@ def add_faces_arguments(parser) -> None:
     parser.add_argument("--faces-samples", type=int, default=2000, help="samples (and held-out faces) per metric")
     parser.add_argument("--probe-steps", type=int, default=20)
     parser.add_argument("--bpd-n", type=int, default=500)
-    parser.add_argument("--plugin-backbones", default=PLUGIN_BACKBONES)
+    parser.add_argument("--plugin-backbones", default=None,
+                        help=f"comma-separated families to fit the plugin on (default {PLUGIN_BACKBONES}; --quick: "
+                             f"{QUICK_PLUGIN_BACKBONES}, as a plugin on a flow's 3,072-d latents takes minutes even "
+                             "for 10 steps)")
     parser.add_argument("--plugin-steps", type=int, default=3000)
     parser.add_argument("--n-generate", type=int, default=250)
     parser.add_argument("--n-edit", type=int, default=300)
@@ -63,6 +67,7 @@ def add_faces_arguments(parser) -> None:
 def quick(args) -> None:
     args.faces_budget, args.faces_n, args.faces_samples, args.probe_steps = 2.0, 512, 64, 2
     args.bpd_n, args.plugin_steps, args.n_generate, args.n_edit = 16, 10, 12, 12
+    args.plugin_backbones = args.plugin_backbones or QUICK_PLUGIN_BACKBONES
 
 
 def budget_steps(name: str, data, args) -> tuple[int, float]:
@@ -92,7 +97,7 @@ def likelihood(model, test, n: int) -> dict | None:
 
 def plugin_rows(trained: dict, train_set, test, oracle, args) -> dict[str, dict]:
     labeller, rows = load("faces-labeller"), {}
-    wanted = [name.strip() for name in args.plugin_backbones.split(",") if name.strip()]
+    wanted = [name.strip() for name in (args.plugin_backbones or PLUGIN_BACKBONES).split(",") if name.strip()]
     for name in [n for n in wanted if n in trained]:
         backbone = trained[name]["model"]
         if not isinstance(backbone, LatentModel):

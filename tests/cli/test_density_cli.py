@@ -21,8 +21,11 @@ def test_train_and_sample_vectors(tmp_path, family, options):
     model = tmp_path / family
     result = invoke("train", family, "--data", "toy2d-8gaussians", "-n", "1000", "--out", model, *options)
     assert "cross-validation chose" in result.output and "closed form" in result.output
-    invoke("sample", model, "-n", "300", "--out", tmp_path / "s.npy", "--seed", "2")
+    result = invoke("sample", model, "-n", "300", "--out", tmp_path / "s.npy", "--seed", "2")
+    assert (tmp_path / "s.png").is_file() and "s.png" in result.output  # the scatter plot next to the table
+    (tmp_path / "s.png").unlink()
     invoke("sample", model, "-n", "300", "--out", tmp_path / "s.csv", "--seed", "2")
+    assert (tmp_path / "s.png").is_file()
     invoke("sample", model, "-n", "300", "--out", tmp_path / "s.png")
     samples = np.load(tmp_path / "s.npy")
     table = np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1)
@@ -41,3 +44,4 @@ def test_png_is_refused_for_vectors_that_are_not_2d(tmp_path):
     assert result.exit_code != 0 and "2-D vectors, these have 3" in str(result.exception)
     invoke("sample", tmp_path / "gmm", "-n", "5", "--out", tmp_path / "s.npy")
     assert np.load(tmp_path / "s.npy").shape == (5, 3)
+    assert not (tmp_path / "s.png").exists()  # no scatter plot of 3-D vectors

@@ -131,7 +131,8 @@ def sample(
     model_dir: Annotated[str, typer.Argument(help="model directory, or the name of a shipped model")],
     n: Annotated[int, typer.Option("-n", "--number", help="number of samples")] = 64,
     out_path: Annotated[Path | None, typer.Option("--out", help="file to write: a PNG grid for images, .smi for "
-                                                                "SMILES models, .csv/.npy for vectors")] = None,
+                                                                "SMILES models, .csv/.npy for vectors (2-D: and a "
+                                                                ".png scatter plot next to it)")] = None,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
     set_: Annotated[list[str] | None, typer.Option("--set", metavar="ATTR=VALUE", help="conditional models: an "
                                                    "attribute's value, repeatable")] = None,
@@ -142,7 +143,7 @@ def sample(
     model = load_model(model_dir)
     path = model.modality.check_path(out_path or default_output("samples", model.modality))
     samples = sample_model(model, n=n, seed=seed, conditions=parse_assignments(set_, "--set"))
-    console.print(f"wrote {model.modality.write(samples, path)}")
+    console.print(f"wrote {', '.join(str(p) for p in model.modality.write_samples(samples, path))}")
 
 
 def reconstruct(

@@ -164,7 +164,7 @@ def generate(
     plugin = load_plugin(plugin_dir)
     path = plugin.modality.check_path(out_path or default_output("generated", plugin.modality))
     samples = generate_samples(plugin, parse_assignments(set_, "--set"), n, seed, style_scale, progress=True)
-    console.print(f"wrote {plugin.modality.write(samples, path)}")
+    console.print(f"wrote {', '.join(str(p) for p in plugin.modality.write_samples(samples, path))}")
 
 
 def edit(

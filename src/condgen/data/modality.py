@@ -71,6 +71,11 @@ class Modality:
         """Write samples to ``path`` (atomically); the suffix picks the format."""
         raise NotImplementedError
 
+    def write_samples(self, samples: Samples, path: str | Path) -> list[Path]:
+        """What ``condgen sample`` / ``generate`` write for ``--out path``: the file :meth:`write` makes, and any
+        picture shown alongside it (2-D vectors: a scatter plot); returns the paths written."""
+        return [self.write(samples, path)]
+
     def write_comparison(self, columns: Mapping[str, Samples], path: str | Path) -> Path:
         """One row per example, one column per title (e.g. original, reconstruction, each edit)."""
         raise NotImplementedError
@@ -177,6 +182,15 @@ class VectorModality(Modality):
         if path.suffix.lower() == ".npy":
             return _write_npy(array, path)
         return atomic_write_csv(path, [f"x{j}" for j in range(array.shape[1])], array.tolist())
+
+    def write_samples(self, samples: Samples, path: str | Path) -> list[Path]:
+        """The table (or plot) at ``path``; for 2-D vectors written as ``.csv`` / ``.npy``, also their scatter
+        plot next to it (``x.csv`` → ``x.png``), so the samples can be looked at as well as read."""
+        written = [self.write(samples, path)]
+        path = Path(path)
+        if self.dim == 2 and path.suffix.lower() in (".csv", ".npy") and path.is_file():  # not a device or pipe
+            written.append(self.write(samples, path.with_suffix(".png")))
+        return written
 
     def write_comparison(self, columns: Mapping[str, Samples], path: str | Path) -> Path:
         path = self.check_comparison_path(path)

@@ -81,6 +81,27 @@ def domain_kid(real: torch.Tensor, fake: torch.Tensor, extractor: AttributeClass
     return float(mean), float(std)
 
 
+def checked_inception_weights(weights_path: str | Path, metric: str) -> Path:
+    """``weights_path`` as a Path once the local Inception weights file exists and torch-fidelity (whose
+    Inception-v3 torchmetrics runs) is importable; a one-line ConfigError naming ``metric`` otherwise."""
+    from torchmetrics.utilities.imports import _TORCH_FIDELITY_AVAILABLE
+
+    path = Path(weights_path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: Inception weights file not found; pass the local path of "
+                          "pt_inception-2015-12-05-6726825d.pth (condgen never downloads weights)")
+    if not _TORCH_FIDELITY_AVAILABLE:
+        raise ConfigError(f"{metric} needs torch-fidelity: `pip install torch-fidelity`, then pass the "
+                          "local Inception weights file as weights_path (condgen never downloads weights)")
+    return path
+
+
+def as_rgb_uint8(images: torch.Tensor) -> torch.Tensor:
+    """Images ``[B, C, H, W]`` in [-1, 1] → uint8 RGB ``[B, 3, H, W]`` (grey repeated), Inception's input."""
+    images = images_to_uint8(images)
+    return images.repeat(1, 3, 1, 1) if images.shape[1] == 1 else images
+
+
 def inception_fid(real: torch.Tensor, fake: torch.Tensor, weights_path: str | Path,
                   batch_size: int = 64) -> float:
     """Standard FID on Inception-v3 pool features (2048-d), with weights from a LOCAL file.
@@ -89,25 +110,12 @@ def inception_fid(real: torch.Tensor, fake: torch.Tensor, weights_path: str | Pa
     (``pt_inception-2015-12-05-6726825d.pth``); nothing is ever downloaded. Images are converted to
     uint8 RGB (grey images repeated over three channels) and resized to 299 px by torch-fidelity.
     """
-    from torchmetrics.utilities.imports import _TORCH_FIDELITY_AVAILABLE
-
     _check_sets(real, fake)
-    path = Path(weights_path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: Inception weights file not found; pass the local path of "
-                          "pt_inception-2015-12-05-6726825d.pth (condgen never downloads weights)")
-    if not _TORCH_FIDELITY_AVAILABLE:
-        raise ConfigError("inception_fid needs torch-fidelity: `pip install torch-fidelity`, then pass the "
-                          "local Inception weights file as weights_path (condgen never downloads weights)")
+    path = checked_inception_weights(weights_path, "inception_fid")
     if "feature_extractor_weights_path" not in inspect.signature(FrechetInceptionDistance).parameters:
         raise ConfigError("this torchmetrics cannot load local Inception weights; "
                           "`pip install -U torchmetrics`")
     metric = FrechetInceptionDistance(feature=2048, feature_extractor_weights_path=str(path))
-
-    def as_rgb_uint8(images: torch.Tensor) -> torch.Tensor:
-        images = images_to_uint8(images)
-        return images.repeat(1, 3, 1, 1) if images.shape[1] == 1 else images
-
     for chunk in real.split(batch_size):
         metric.update(as_rgb_uint8(chunk), real=True)
     for chunk in fake.split(batch_size):

@@ -1,5 +1,6 @@
 """Generative model families, one file each: VAE / β-VAE, WAE, AAE, GANs (NS, LS, WGAN, WGAN-GP,
-hinge), the conditional baselines CVAE and CGAN, the SMILES models CharRNN, SMILES VAE / AAE and ORGAN,
+hinge), diffusion (DDPM / DDIM), the conditional baselines CVAE, CGAN and classifier-free-guided
+diffusion, the SMILES models CharRNN, SMILES VAE / AAE and ORGAN,
 and the attribute classifier.
 
 >>> from condgen.data import load_dataset
@@ -25,7 +26,9 @@ _EXPORTS = {
     "CharRNN": "charrnn", "CharRNNConfig": "charrnn",
     "AttributeClassifier": "classifier", "ClassifierConfig": "classifier",
     "CVAE": "cvae", "CVAEConfig": "cvae",
-    "MODEL_NAMES": "factory", "SMILES_MODEL_NAMES": "factory", "build_model": "factory",
+    "ConditionalDiffusion": "conditional_diffusion", "ConditionalDiffusionConfig": "conditional_diffusion",
+    "DiffusionConfig": "diffusion", "GaussianDiffusion": "diffusion",
+    "ARCHITECTURE_MODEL_NAMES": "factory", "MODEL_NAMES": "factory", "SMILES_MODEL_NAMES": "factory", "build_model": "factory",
     "GAN": "gan", "GANConfig": "gan",
     "ORGAN": "organ", "ORGANConfig": "organ",
     "SmilesAAE": "smiles_aae", "SmilesAAEConfig": "smiles_aae",

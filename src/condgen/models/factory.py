@@ -11,7 +11,9 @@ from condgen.models.aae import AAE
 from condgen.models.base import GenerativeModel
 from condgen.models.cgan import CGAN
 from condgen.models.charrnn import CharRNN
+from condgen.models.conditional_diffusion import ConditionalDiffusion
 from condgen.models.cvae import CVAE
+from condgen.models.diffusion import GaussianDiffusion
 from condgen.models.gan import GAN
 from condgen.models.options import checked_options
 from condgen.models.organ import ORGAN
@@ -20,6 +22,7 @@ from condgen.models.smiles_base import SEQUENCE_DATA_OPTIONS
 from condgen.models.smiles_vae import SmilesVAE
 from condgen.models.vae import VAE
 from condgen.models.wae import WAE
+from condgen.nn.networks import ImageArchitecture
 
 #: Images smaller than this (8×8 digits) use MLPs; the DCGAN stacks start at 16 px.
 SMALLEST_CONV_SIDE = 16
@@ -51,6 +54,12 @@ RECIPES: dict[str, Recipe] = {
     "hinge-gan": Recipe(GAN, "GAN with the hinge loss", fixed={"loss": "hinge"}),
     "cvae": Recipe(CVAE, "conditional VAE: encoder and decoder see the attributes (baseline)"),
     "cgan": Recipe(CGAN, "conditional GAN with a projection discriminator (baseline)"),
+    "ddpm": Recipe(GaussianDiffusion, "denoising diffusion (UNet, T=1000); samples by DDPM ancestral steps; "
+                   "latent x_T: DDIM inversion / decoding. Trains as ddim does", defaults={"sampler": "ddpm"}),
+    "ddim": Recipe(GaussianDiffusion, "the same diffusion model as ddpm, sampling by deterministic DDIM "
+                   "(50 steps unless -o ddim_steps=…)", defaults={"sampler": "ddim"}),
+    "cdiffusion": Recipe(ConditionalDiffusion, "conditional diffusion with classifier-free guidance on the "
+                         "attributes (baseline)"),
     "smiles-vae": Recipe(SmilesVAE, "SMILES VAE: bidirectional GRU encoder, GRU decoder, KL annealing (molecules)"),
     "smiles-aae": Recipe(SmilesAAE, "SMILES adversarial autoencoder: GRU encoder and decoder, latent discriminator"),
     "charrnn": Recipe(CharRNN, "CharRNN: LSTM language model over SMILES tokens (molecules; no latent space)"),
@@ -62,6 +71,10 @@ MODEL_NAMES: dict[str, str] = {name: recipe.description for name, recipe in RECI
 #: The names of the models that generate SMILES (they train on token ids, not images or vectors).
 SMILES_MODEL_NAMES: frozenset[str] = frozenset(
     name for name, recipe in RECIPES.items() if recipe.model_class.modalities == ("smiles",))
+#: The names whose networks are :class:`~condgen.nn.networks.ImageArchitecture`'s (conv / MLP stacks, the
+#: options latent_dim, arch, base_channels, hidden, depth); diffusion and SMILES models have their own.
+ARCHITECTURE_MODEL_NAMES: frozenset[str] = frozenset(
+    name for name, recipe in RECIPES.items() if issubclass(recipe.model_class.config_class, ImageArchitecture))
 
 
 def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) -> dict[str, Any]:
@@ -71,7 +84,7 @@ def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) ->
     modality = dataset.modality.name
     if modality not in model_class.modalities:
         wanted = "SMILES (--data moses or a .smi/.csv file)" if model_class.modalities == ("smiles",) else \
-            "images or vectors"
+            " or ".join(model_class.modalities)
         raise ConfigError(f"this model needs {wanted}, but {dataset.name} holds {modality}")
     if modality == "smiles":
         return {key: (tuple(dataset.spec[key]) if key == "tokens" else dataset.spec[key])
@@ -82,7 +95,8 @@ def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) ->
     if modality == "vectors":
         default_latent = next(f.default for f in fields(model_class.config_class) if f.name == "latent_dim")
         options["latent_dim"] = min(default_latent, max(2, shape[0]))
-    return options
+    known = {f.name for f in fields(model_class.config_class)}
+    return {key: value for key, value in options.items() if key in known}  # a diffusion UNet has no arch
 
 
 def build_model(name: str, dataset: LabeledDataset, **options: Any) -> GenerativeModel:

@@ -26,8 +26,9 @@ condgen's pattern-fingerprint screen of the filter SMARTS never rejects a real m
 Profile (``--profile-n``, default 5000, warm): each side once more with a timer around the functions
 behind each metric (:data:`PROFILED`; wall seconds in the parent, so worker time shows as the parent
 waiting for it; no profiler, so no profiler overhead); for condgen also the per-molecule cost of
-each RDKit part on one core and the floor of the two matrix-heavy metrics (the int8 products alone
-for SNN, the ChemNet forward pass alone for FCD).
+each RDKit part on one core, the ChemNet forward pass alone (FCD's floor) and, for SNN, what the
+float32 matrix products that MOSES (and condgen on a GPU) uses would cost here (timed on 500 generated
+molecules, scaled to the set), next to the popcount kernel condgen uses on a CPU.
 
 ``--merge`` keeps the sizes already in the results file that this run does not measure.
 
@@ -114,14 +115,16 @@ PROFILED = {
         "Novelty": ["moses.metrics.metrics:novelty"],
     },
     "condgen": {
-        "load cached test/scaffold statistics": ["condgen.metrics.molecules.moses_metrics:reference_statistics"],
+        "load cached statistics, training hashes, Tanimoto kernels (while the workers describe)": [
+            "condgen.metrics.molecules.moses_metrics:reference_statistics",
+            "condgen.metrics.molecules.moses_metrics:training_set_hashes",
+            "condgen.metrics.molecules.moses_metrics:prepare_tanimoto"],
         "describe generated (parse, canonicalise, fingerprint, BRICS, Murcko, filters, QED, SA, logP, weight; "
-        "workers)": ["condgen.data.chem.parallel:Workers.map"],
+        "workers; the wait left after the loading)": ["condgen.data.chem.parallel:Workers.map_later()"],
         "FCD (ChemNet once, distinct molecules)": ["condgen.metrics.molecules.moses_metrics:chemnet_statistics"],
-        "SNN (int8 products, both sets)": ["condgen.metrics.molecules.moses_metrics:average_max_tanimoto"],
+        "SNN (popcount kernel, both sets)": ["condgen.metrics.molecules.moses_metrics:average_max_tanimoto"],
         "IntDiv, IntDiv2 (one pass)": ["condgen.metrics.molecules.moses_metrics:internal_diversities"],
-        "Novelty (cached train hashes)": ["condgen.metrics.molecules.moses_metrics:training_set_hashes",
-                                          "condgen.metrics.molecules.moses_metrics:novel_fraction"],
+        "Novelty": ["condgen.metrics.molecules.moses_metrics:novel_fraction"],
         "load tables before forking": ["condgen.metrics.molecules.moses_metrics:warm_up_workers"],
     },
 }
@@ -129,26 +132,33 @@ PROFILED = {
 
 def _time_calls(target: str, seconds: dict[str, float], label: str) -> None:
     """Replace the function ``"module:name"`` / ``"module:Class.method"`` by one adding its wall time to
-    ``seconds[label]``."""
+    ``seconds[label]``; a target ending in ``()`` times the function that the call returns instead."""
     import functools
     import importlib
 
     module, qualified = target.split(":")
+    returned = qualified.endswith("()")
     owner = importlib.import_module(module)
-    *path, name = qualified.split(".")
+    *path, name = qualified.removesuffix("()").split(".")
     for part in path:
         owner = getattr(owner, part)
     function = getattr(owner, name)
 
-    @functools.wraps(function)
-    def timed(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            seconds[label] += time.perf_counter() - start
+    def timer(inner):
+        @functools.wraps(inner)
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                seconds[label] += time.perf_counter() - start
 
-    setattr(owner, name, timed)
+        return timed
+
+    if returned:
+        setattr(owner, name, functools.wraps(function)(lambda *args, **kwargs: timer(function(*args, **kwargs))))
+    else:
+        setattr(owner, name, timer(function))
 
 
 def profile_one(which: str, input_path: Path, output_path: Path, n_jobs: int) -> None:
@@ -210,18 +220,19 @@ def condgen_floors(generated: list[str]) -> dict:
         for i in range(0, len(canonical), 512):
             model(chemnet_inputs(canonical[i:i + 512]))
     chemnet_seconds = time.perf_counter() - start
-    bits = torch.as_tensor(np.stack([features.morgan_bits(m) for m in molecules]), dtype=torch.int8)
+    sample = molecules[:500]
+    bits = torch.as_tensor(np.stack([features.morgan_bits(m) for m in sample]), dtype=torch.float32)
     product_seconds = 0.0
     for split in ("test", "test_scaffolds"):
-        reference = torch.as_tensor(reference_statistics(None, split, None).fingerprints, dtype=torch.int8)
+        reference = torch.as_tensor(reference_statistics(None, split, None).fingerprints, dtype=torch.float32)
         blocks = [reference[j:j + 2048].T.contiguous() for j in range(0, len(reference), 2048)]
         start = time.perf_counter()
         for block in blocks:
-            torch._int_mm(bits, block)
+            torch.mm(bits, block)
         product_seconds += time.perf_counter() - start
     return {"rdkit_ms_per_molecule_one_core": per_molecule, "torch_threads": torch.get_num_threads(),
             "floor_fcd_chemnet_forward_seconds": round(chemnet_seconds, 2),
-            "floor_snn_int8_products_seconds": round(product_seconds, 2)}
+            "snn_float32_products_seconds_scaled_from_500": round(product_seconds * len(molecules) / len(sample), 2)}
 
 
 def timed_child(which: str, input_path: Path, n_jobs: int, workdir: Path, cache: Path, label: str,
@@ -310,6 +321,19 @@ def measure(n: int, n_jobs: int, repeats: int, workdir: Path, profile: bool = Fa
     }
 
 
+def _cpu_model() -> str:
+    """The CPU's model name and the vector extensions that decide the kernels' speed (Linux; else "")."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    lines = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    model = next((v.strip() for k, v in lines.items() if k.strip() == "model name"), "")
+    flags = next((v.split() for k, v in lines.items() if k.strip() == "flags"), [])
+    vector = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_vpopcntdq", "amx_int8") if f in flags]
+    return f"{model} ({', '.join(vector)})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[5000, 30000], help="generated set sizes")
@@ -332,20 +356,23 @@ def main() -> None:
     command = (f"python benchmarks/moses_metrics_speed.py --n {' '.join(map(str, args.n))} --n-jobs {args.n_jobs} "
                f"--repeats {args.repeats} --profile-n {args.profile_n}{' --merge' if args.merge else ''}")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    machine = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+               "cpu_model": _cpu_model(), "cpu_count": os.cpu_count(), "python": platform.python_version()}
     sizes = [{**measure(n, args.n_jobs, args.repeats, workdir, profile=n == args.profile_n), "command": command,
-              "commit": commit} for n in args.n]
+              "commit": commit, "machine": machine} for n in args.n]
     results_path = RESULTS / "moses_metrics_speed.json"
+    earlier: list = []
     if args.merge and results_path.exists():
+        previous = json.loads(results_path.read_text())
         measured = {size["n"] for size in sizes}
-        kept = [size for size in json.loads(results_path.read_text())["sizes"] if size["n"] not in measured]
+        kept = [size for size in previous["sizes"] if size["n"] not in measured]
         sizes = sorted(kept + sizes, key=lambda size: size["n"])
+        earlier = previous.get("earlier_runs", [])
     load_after = os.getloadavg()
     record = {
         "command": command,
         "commit": commit,
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "cpu_count": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_before": load_before, "load_average_after": load_after},
+        "machine": {**machine, "load_average_before": load_before, "load_average_after": load_after},
         "timed": "one metrics call each, fresh process, CPU, n_jobs workers, default MOSES test / "
                  "test_scaffolds / train; condgen cold = empty $CONDGEN_CACHE (a temporary folder), warm = the "
                  "cache the cold run left; MOSES loads its shipped precomputed statistics every call; loading "
@@ -353,6 +380,7 @@ def main() -> None:
         "repeats": args.repeats,
         "sizes": sizes,
         "published_moses_train_row": PUBLISHED_TRAIN_ROW,
+        **({"earlier_runs": earlier} if earlier else {}),
     }
     if not args.skip_screen_check:
         record["filter_screen_check"] = check_filter_screen()

@@ -45,9 +45,14 @@ ARTIFACT_KINDS: dict[str, str] = {
     "smiles-vae": "condgen.models.smiles_vae:SmilesVAE",
     "smiles-aae": "condgen.models.smiles_aae:SmilesAAE",
     "organ": "condgen.models.organ:ORGAN",
+    "gmm": "condgen.models.gmm:GaussianMixtureModel",
+    "kde": "condgen.models.kde:KernelDensityModel",
+    "realnvp": "condgen.models.image_flow:RealNVP",
+    "glow": "condgen.models.image_flow:Glow",
     "classifier": "condgen.models.classifier:AttributeClassifier",
     "plugin": "condgen.plugin.plugin:Plugin",
     "directions": "condgen.plugin.directions:LatentDirections",
+    "latent-density": "condgen.plugin.latent_density:LatentDensity",
 }
 
 

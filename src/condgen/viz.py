@@ -105,3 +105,27 @@ def save_labeled_rows(
         for i, title in enumerate(row_titles):
             draw.text((2, header + i * row_height + row_height / 2 - 5), title, fill="black")
     return save_png(canvas, path)
+
+
+def save_scatter(points: torch.Tensor | np.ndarray, path: str | Path, title: str | None = None) -> Path:
+    """Save 2-D points ``[N, 2]`` as a PNG scatter plot (equal axes, one small translucent dot per point)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    points = np.asarray(torch.as_tensor(points).detach().cpu().double())
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"a scatter plot needs points [N, 2], got {list(points.shape)}")
+    figure = Figure(figsize=(5, 5), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    alpha = float(np.clip(500 / max(len(points), 1), 0.1, 0.9))
+    axes.scatter(points[:, 0], points[:, 1], s=4, alpha=alpha, color="tab:blue", linewidths=0)
+    axes.set_aspect("equal", adjustable="datalim")
+    axes.set_xlabel("x0")
+    axes.set_ylabel("x1")
+    axes.set_title(title or f"{len(points):,} samples")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    atomic_write_bytes(Path(path), buffer.getvalue())
+    return Path(path)

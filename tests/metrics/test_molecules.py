@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 pytest.importorskip("rdkit")
 pytest.importorskip("fcd_torch")
@@ -66,13 +67,26 @@ def test_properties_in_workers_equal_serial_and_names_are_checked():
         compute_properties(["CCO"], names=("logp",))
 
 
-def test_nearest_neighbour_similarity_equals_moses_float32_bit_for_bit(monkeypatch):
-    """SNN keeps only the largest intersection per on-bit count; the result must not change by one ulp."""
+@pytest.fixture(params=["popcount", "matrix products"])
+def tanimoto_path(request, monkeypatch):
+    """Run a test on both Tanimoto paths: numba popcount (CPU default) and float32 matrix products."""
     from condgen.metrics.molecules import fingerprints
 
+    if request.param == "matrix products":
+        monkeypatch.setattr(fingerprints, "_use_popcount", lambda device: False)
+    else:
+        assert fingerprints._use_popcount(torch.device("cpu")), "numba is part of the molecules extra"
+    return request.param
+
+
+def test_nearest_neighbour_similarity_equals_moses_float32_bit_for_bit(monkeypatch, tanimoto_path):
+    """SNN keeps only the largest intersection per on-bit count and skips groups that cannot win; the
+    result must not change by one ulp. 3,000 references of 64 bits: large groups, many of them skipped."""
+    from condgen.metrics.molecules import fingerprints, popcount
+
     rng = np.random.default_rng(1)
-    reference = (rng.random((300, 64)) < rng.uniform(0.05, 0.5, (300, 1))).astype(np.uint8)
-    generated = (rng.random((90, 64)) < rng.uniform(0.05, 0.5, (90, 1))).astype(np.uint8)
+    reference = (rng.random((3000, 64)) < rng.uniform(0.05, 0.5, (3000, 1))).astype(np.uint8)
+    generated = (rng.random((150, 64)) < rng.uniform(0.05, 0.5, (150, 1))).astype(np.uint8)
     generated[7], reference[11] = 0, 0
     both = generated.astype(np.float32) @ reference.T.astype(np.float32)  # MOSES: float32 torch.mm
     union = generated.sum(1, dtype=np.float32)[:, None] + reference.sum(1, dtype=np.float32)[None, :] - both
@@ -80,10 +94,13 @@ def test_nearest_neighbour_similarity_equals_moses_float32_bit_for_bit(monkeypat
         moses = np.nan_to_num(both / union, nan=1.0).max(1).astype(np.float64).mean()
     assert average_max_tanimoto(reference, generated) == moses
     monkeypatch.setattr(fingerprints, "BLOCK", 16)  # many blocks per count group and per generated set
+    monkeypatch.setattr(popcount, "QUERY_BLOCK", 7)  # many query blocks over two threads
     assert average_max_tanimoto(reference, generated) == moses
+    assert average_max_tanimoto(reference[11:12], generated[7:8]) == 1.0  # two empty fingerprints
+    assert average_max_tanimoto(reference[11:12], generated[:7]) == 0.0  # against an empty one
 
 
-def test_tanimoto_aggregates_equal_brute_force():
+def test_tanimoto_aggregates_equal_brute_force(tanimoto_path):
     rng = np.random.default_rng(0)
     reference = (rng.random((70, 64)) < 0.2).astype(np.uint8)
     generated = (rng.random((45, 64)) < 0.2).astype(np.uint8)

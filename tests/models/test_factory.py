@@ -8,7 +8,8 @@ from condgen.io import ARTIFACT_KINDS
 from condgen.models import GAN, MODEL_NAMES, SMILES_MODEL_NAMES, VAE, build_model
 
 EXPECTED_NAMES = {"vae", "beta-vae", "wae", "aae", "gan", "lsgan", "wgan", "wgan-gp", "hinge-gan", "dcgan",
-                  "cvae", "cgan", "charrnn", "smiles-vae", "smiles-aae", "organ"}
+                  "cvae", "cgan", "realnvp", "glow", "charrnn", "smiles-vae", "smiles-aae", "organ"}
+EXPECTED_NAMES |= {"gmm", "kde"}  # closed-form densities of vectors (models/gmm.py, models/kde.py)
 
 
 def test_every_cli_name_is_described_and_every_kind_registered():

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 import condgen
-from condgen.models import MODEL_NAMES, SMILES_MODEL_NAMES, build_model
+from condgen.models import ARCHITECTURE_MODEL_NAMES, build_model
 from condgen.models.base import GenerativeModel
 from condgen.train import TrainConfig, train
 
@@ -128,7 +128,7 @@ def test_shipped_models_decode_as_before(shipped):
     assert x.flatten()[::1543][:8].tolist() == pytest.approx(pixels, abs=1e-5)
 
 
-@pytest.mark.parametrize("name", sorted(set(MODEL_NAMES) - SMILES_MODEL_NAMES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURE_MODEL_NAMES))
 def test_state_dict_keys_and_shapes_are_unchanged(name, images, vectors, tiny):
     reference = json.loads(LAYOUTS.read_text())
     for key, model in layout_models(name, images, vectors, tiny).items():

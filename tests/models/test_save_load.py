@@ -8,11 +8,11 @@ import torch
 
 import condgen
 from condgen.errors import ArtifactError
-from condgen.models import MODEL_NAMES, SMILES_MODEL_NAMES, build_model
+from condgen.models import ARCHITECTURE_MODEL_NAMES, build_model
 from condgen.train import TrainConfig, train
 
 
-@pytest.mark.parametrize("name", sorted(set(MODEL_NAMES) - SMILES_MODEL_NAMES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURE_MODEL_NAMES))
 def test_saved_model_loads_with_identical_outputs(name, images, tiny, tmp_path):
     data = images(n=16, size=16)
     model = build_model(name, data, **tiny)

@@ -3,13 +3,13 @@
 import pytest
 import torch
 
-from condgen.models import MODEL_NAMES, SMILES_MODEL_NAMES, build_model
+from condgen.models import ARCHITECTURE_MODEL_NAMES, build_model
 
 ENCODERS = {"vae", "beta-vae", "wae", "aae", "cvae"}
 CONDITIONAL = {"cvae", "cgan"}
 
 
-@pytest.mark.parametrize("name", sorted(set(MODEL_NAMES) - SMILES_MODEL_NAMES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURE_MODEL_NAMES))
 @pytest.mark.parametrize("size", [32, 64])
 def test_image_models_have_backbone_shapes(name, size, images, tiny):
     data = images(n=4, size=size)
@@ -30,7 +30,7 @@ def test_image_models_have_backbone_shapes(name, size, images, tiny):
             assert model.encode(x).shape == (4, tiny["latent_dim"])
 
 
-@pytest.mark.parametrize("name", sorted(set(MODEL_NAMES) - SMILES_MODEL_NAMES))
+@pytest.mark.parametrize("name", sorted(ARCHITECTURE_MODEL_NAMES))
 def test_vector_models_use_mlps_and_unbounded_outputs(name, vectors, tiny):
     data = vectors(n=6, dim=5)
     model = build_model(name, data, **tiny).eval()

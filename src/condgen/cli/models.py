@@ -64,8 +64,9 @@ def list_models(
 
 def train(
     model: Annotated[str, typer.Argument(help="vae, beta-vae, wae, aae, gan, dcgan, lsgan, wgan, wgan-gp, "
-                                               "hinge-gan, cvae, cgan, ddpm, ddim, cdiffusion; for SMILES "
-                                               "(--data moses or a .smi/.csv file): charrnn, smiles-vae, smiles-aae, organ")],
+                                               "hinge-gan, cvae, cgan, ddpm, ddim, cdiffusion, realnvp, glow; densities of vectors (or of "
+                                               "a backbone's latents, --latents-of): gmm, kde; for SMILES (--data "
+                                               "moses or a .smi/.csv file): charrnn, smiles-vae, smiles-aae, organ")],
     data: Annotated[str, typer.Option("--data", help=DATA_HELP)],
     out_dir: Annotated[Path, typer.Option("--out", help="directory that becomes the model artifact")],
     steps: Annotated[int, typer.Option(help="optimisation steps")] = 5000,
@@ -88,6 +89,9 @@ def train(
                                                           "MODEL` lists the keys")] = None,
     kind: KindOption = None,
     data_option: DataOption = None,
+    latents_of: Annotated[str | None, typer.Option(help="gmm, kde: fit the density on the latents this backbone "
+                                                        "(directory or shipped name, e.g. faces-vae) encodes the "
+                                                        "data to; sampling then decodes its draws")] = None,
     skip_bad: Annotated[bool, typer.Option(help="skip unreadable examples of your data, reporting the count")]
     = False,
     lr_schedule: Annotated[str, typer.Option(help="learning rate per step: constant, warmup (linear over "
@@ -116,9 +120,12 @@ def train(
         attributes=attrs,
         options=parse_options(option), skip_bad=skip_bad, lr_schedule=lr_schedule, warmup_steps=warmup_steps,
         min_lr_ratio=min_lr_ratio, ema_decay=ema_decay, group_lr=parse_assignments(group_lr, "--group-lr"),
-        data_options=parse_data_options(data_option, kind),
+        data_options=parse_data_options(data_option, kind), latents_of=latents_of,
     )
-    console.print(f"saved {model} to [bold]{result.out}[/] after {result.steps_done} steps")
+    if getattr(result.model, "fits_in_closed_form", False):
+        console.print(f"saved {model} to [bold]{result.out}[/] (fitted in closed form; --steps does not apply)")
+    else:
+        console.print(f"saved {model} to [bold]{result.out}[/] after {result.steps_done} steps")
 
 
 def sample(

@@ -157,11 +157,23 @@ class VectorModality(Modality):
 
     dim: int
     name: ClassVar[str] = "vectors"
-    suffixes: ClassVar[tuple[str, ...]] = (".csv", ".npy")
+    #: ``.png`` is a scatter plot, for 2-D vectors only
+    suffixes: ClassVar[tuple[str, ...]] = (".csv", ".npy", ".png")
+
+    def check_path(self, path: str | Path) -> Path:
+        path = super().check_path(path)
+        if path.suffix.lower() == ".png" and self.dim != 2:
+            raise ConfigError(f"{path}: a PNG scatter plot shows 2-D vectors, these have {self.dim} numbers; "
+                              "choose an --out ending in .csv or .npy")
+        return path
 
     def write(self, samples: Samples, path: str | Path, *, nrow: int | None = None) -> Path:
         path = self.check_path(path)
         array = torch.as_tensor(samples).detach().cpu().double().numpy()
+        if path.suffix.lower() == ".png":
+            from condgen.viz import save_scatter
+
+            return save_scatter(array, path)
         if path.suffix.lower() == ".npy":
             return _write_npy(array, path)
         return atomic_write_csv(path, [f"x{j}" for j in range(array.shape[1])], array.tolist())

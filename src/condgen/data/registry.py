@@ -163,6 +163,10 @@ def load_dataset(
         raise DataError(
             f"{name_or_path}: neither a built-in data set ({', '.join(BUILTIN_DATASETS)}) nor an existing path"
         )
+    if path.is_file() and path.suffix.lower() == ".npy":
+        from condgen.data.vectors import load_vector_file
+
+        return load_vector_file(path)
     from condgen.data.molecules import load_smiles_file
     from condgen.data.smiles import is_smiles_file
 

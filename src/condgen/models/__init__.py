@@ -1,7 +1,7 @@
 """Generative model families, one file each: VAE / β-VAE, WAE, AAE, GANs (NS, LS, WGAN, WGAN-GP,
 hinge), diffusion (DDPM / DDIM), the conditional baselines CVAE, CGAN and classifier-free-guided
-diffusion, the SMILES models CharRNN, SMILES VAE / AAE and ORGAN,
-and the attribute classifier.
+diffusion, the image flows RealNVP and Glow, the densities GMM and KDE, the SMILES models CharRNN,
+SMILES VAE / AAE and ORGAN, and the attribute classifier.
 
 >>> from condgen.data import load_dataset
 >>> from condgen.models import build_model
@@ -28,13 +28,18 @@ _EXPORTS = {
     "CVAE": "cvae", "CVAEConfig": "cvae",
     "ConditionalDiffusion": "conditional_diffusion", "ConditionalDiffusionConfig": "conditional_diffusion",
     "DiffusionConfig": "diffusion", "GaussianDiffusion": "diffusion",
-    "ARCHITECTURE_MODEL_NAMES": "factory", "MODEL_NAMES": "factory", "SMILES_MODEL_NAMES": "factory", "build_model": "factory",
+    "ARCHITECTURE_MODEL_NAMES": "factory", "CLOSED_FORM_MODEL_NAMES": "factory", "MODEL_NAMES": "factory",
+    "SMILES_MODEL_NAMES": "factory", "build_model": "factory",
     "GAN": "gan", "GANConfig": "gan",
+    "Glow": "image_flow", "GlowConfig": "image_flow", "ImageFlow": "image_flow", "RealNVP": "image_flow",
+    "RealNVPConfig": "image_flow",
     "ORGAN": "organ", "ORGANConfig": "organ",
     "SmilesAAE": "smiles_aae", "SmilesAAEConfig": "smiles_aae",
     "SmilesVAE": "smiles_vae", "SmilesVAEConfig": "smiles_vae",
     "VAE": "vae", "VAEConfig": "vae",
     "WAE": "wae", "WAEConfig": "wae",
+    "DensityModel": "density", "GaussianMixtureModel": "gmm", "GMMConfig": "gmm",
+    "KernelDensityModel": "kde", "KDEConfig": "kde",
 }
 __all__ = sorted(_EXPORTS)
 

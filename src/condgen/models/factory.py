@@ -15,6 +15,9 @@ from condgen.models.conditional_diffusion import ConditionalDiffusion
 from condgen.models.cvae import CVAE
 from condgen.models.diffusion import GaussianDiffusion
 from condgen.models.gan import GAN
+from condgen.models.gmm import GaussianMixtureModel
+from condgen.models.image_flow import Glow, RealNVP
+from condgen.models.kde import KernelDensityModel
 from condgen.models.options import checked_options
 from condgen.models.organ import ORGAN
 from condgen.models.smiles_aae import SmilesAAE
@@ -60,10 +63,16 @@ RECIPES: dict[str, Recipe] = {
                    "(50 steps unless -o ddim_steps=…)", defaults={"sampler": "ddim"}),
     "cdiffusion": Recipe(ConditionalDiffusion, "conditional diffusion with classifier-free guidance on the "
                          "attributes (baseline)"),
+    "realnvp": Recipe(RealNVP, "RealNVP normalising flow on images: exact likelihood (bits/dim), encode and decode"),
+    "glow": Recipe(Glow, "Glow normalising flow on images (actnorm, 1x1 convolutions): exact likelihood, encode"),
     "smiles-vae": Recipe(SmilesVAE, "SMILES VAE: bidirectional GRU encoder, GRU decoder, KL annealing (molecules)"),
     "smiles-aae": Recipe(SmilesAAE, "SMILES adversarial autoencoder: GRU encoder and decoder, latent discriminator"),
     "charrnn": Recipe(CharRNN, "CharRNN: LSTM language model over SMILES tokens (molecules; no latent space)"),
     "organ": Recipe(ORGAN, "ORGAN: SeqGAN over SMILES with an optional objective reward (logp, qed, sas, tpsa)"),
+    "gmm": Recipe(GaussianMixtureModel, "Gaussian mixture (full covariances; k by 5-fold cross-validated "
+                  "log-likelihood) of vectors, or of a backbone's latents (--latents-of)"),
+    "kde": Recipe(KernelDensityModel, "Gaussian kernel density (bandwidth by 5-fold cross-validated "
+                  "log-likelihood) of vectors, or of a backbone's latents (--latents-of)"),
 }
 
 #: CLI name → one-line description.
@@ -71,8 +80,12 @@ MODEL_NAMES: dict[str, str] = {name: recipe.description for name, recipe in RECI
 #: The names of the models that generate SMILES (they train on token ids, not images or vectors).
 SMILES_MODEL_NAMES: frozenset[str] = frozenset(
     name for name, recipe in RECIPES.items() if recipe.model_class.modalities == ("smiles",))
-#: The names whose networks are :class:`~condgen.nn.networks.ImageArchitecture`'s (conv / MLP stacks, the
-#: options latent_dim, arch, base_channels, hidden, depth); diffusion and SMILES models have their own.
+#: The names of the models fitted in closed form (gmm, kde: ``fits_in_closed_form``), not trained by the engine.
+CLOSED_FORM_MODEL_NAMES: frozenset[str] = frozenset(
+    name for name, recipe in RECIPES.items() if getattr(recipe.model_class, "fits_in_closed_form", False))
+
+#: The names of the models whose networks :class:`~condgen.nn.networks.ImageArchitecture` builds (images or
+#: vectors, ``latent_dim``, ``arch``): every family but the SMILES models, the image flows, the densities and diffusion.
 ARCHITECTURE_MODEL_NAMES: frozenset[str] = frozenset(
     name for name, recipe in RECIPES.items() if issubclass(recipe.model_class.config_class, ImageArchitecture))
 
@@ -84,7 +97,8 @@ def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) ->
     modality = dataset.modality.name
     if modality not in model_class.modalities:
         wanted = "SMILES (--data moses or a .smi/.csv file)" if model_class.modalities == ("smiles",) else \
-            " or ".join(model_class.modalities)
+            "vectors (for images: fit it on a backbone's latents, --latents-of BACKBONE)" \
+            if model_class.modalities == ("vectors",) else " or ".join(model_class.modalities)
         raise ConfigError(f"this model needs {wanted}, but {dataset.name} holds {modality}")
     if modality == "smiles":
         return {key: (tuple(dataset.spec[key]) if key == "tokens" else dataset.spec[key])
@@ -92,11 +106,11 @@ def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) ->
     shape = tuple(int(d) for d in dataset.example_shape)
     is_conv_image = modality == "images" and min(shape[1:]) >= SMALLEST_CONV_SIDE
     options: dict[str, Any] = {"data_shape": shape, "arch": "dcgan" if is_conv_image else "mlp"}
-    if modality == "vectors":
+    names = {f.name for f in fields(model_class.config_class)}
+    if modality == "vectors" and "latent_dim" in names:
         default_latent = next(f.default for f in fields(model_class.config_class) if f.name == "latent_dim")
         options["latent_dim"] = min(default_latent, max(2, shape[0]))
-    known = {f.name for f in fields(model_class.config_class)}
-    return {key: value for key, value in options.items() if key in known}  # a diffusion UNet has no arch
+    return {key: value for key, value in options.items() if key in names}  # a density, a flow or a diffusion UNet has no arch
 
 
 def build_model(name: str, dataset: LabeledDataset, **options: Any) -> GenerativeModel:

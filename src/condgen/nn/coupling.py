@@ -77,13 +77,19 @@ class AffineCoupling(nn.Module):
     ``s`` is bounded to ``[−1, 1]`` (each layer scales a coordinate by at most ``e``), which keeps
     training stable; the network outputs ``[s_raw, t]`` of width ``2D``.
     log|det| = Σ over transformed coordinates of ``s``.
+
+    ``net`` replaces the default MLP (``hidden``, ``depth``): images use a small convolution net whose
+    output ``[B, 2C, H, W]`` splits into ``s_raw`` and ``t`` along the channels, with a mask ``[C | 1, H, W]``
+    (:mod:`condgen.nn.image_flow`).
     """
 
-    def __init__(self, mask: torch.Tensor, hidden: int, depth: int):
+    def __init__(self, mask: torch.Tensor, hidden: int = 0, depth: int = 2, *, net: nn.Module | None = None):
         super().__init__()
         self.register_buffer("mask", mask.detach().clone().float())
+        if net is None and hidden < 1:
+            raise ConfigError(f"AffineCoupling needs a hidden width >= 1 or a net, got hidden={hidden}")
         dim = mask.numel()
-        self.net = coupling_net(dim, 2 * dim, hidden, depth)
+        self.net = net if net is not None else coupling_net(dim, 2 * dim, hidden, depth)
 
     def _scale_shift(self, passed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raw_scale, shift = self.net(passed * self.mask).chunk(2, dim=1)
@@ -92,11 +98,11 @@ class AffineCoupling(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         log_scale, shift = self._scale_shift(x)
-        return x * torch.exp(log_scale) + shift, log_scale.sum(dim=1)
+        return x * torch.exp(log_scale) + shift, log_scale.flatten(1).sum(dim=1)
 
     def inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         log_scale, shift = self._scale_shift(y)
-        return (y - shift) * torch.exp(-log_scale), -log_scale.sum(dim=1)
+        return (y - shift) * torch.exp(-log_scale), -log_scale.flatten(1).sum(dim=1)
 
 
 class ElementwiseAffine(nn.Module):

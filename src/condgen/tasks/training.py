@@ -12,7 +12,9 @@ from condgen.errors import ConfigError
 from condgen.io import load
 from condgen.models.backbone import can_encode
 from condgen.models.base import GenerativeModel
+from condgen.models.density import DensityModel
 from condgen.models.factory import build_model
+from condgen.plugin.latent_density import fit_latent_density
 from condgen.train import TrainConfig, TrainResult, train
 from condgen.train.seeding import seed_everything
 
@@ -42,6 +44,7 @@ def train_named_model(
     ema_decay: float | None = None,
     group_lr: dict[str, float | str] | None = None,
     data_options: dict | None = None,
+    latents_of: str | None = None,
 ) -> TrainResult:
     """Build model ``name`` for data set ``data``, train it with the engine, save it to ``out``.
 
@@ -52,14 +55,25 @@ def train_named_model(
     ``change_options`` (with ``resume``): continue under changed ``options``, recorded with the step
     (:mod:`condgen.train.resume`).
     ``seed`` fixes everything random: the data, the initial weights and the run (the same call twice gives
-    the same weights, bit for bit, on CPU).
+    the same weights, bit for bit, on CPU). ``latents_of`` (a backbone's directory or shipped name; gmm and kde
+    only): fit the density on the latents that backbone's encoder gives the data
+    (:func:`~condgen.plugin.latent_density.fit_latent_density`); the artifact then samples through its decoder.
     """
     seed_everything(seed)  # before the data and the initial weights, not only when the loop starts
-    dataset = load_dataset(data, n=n, size=size, seed=seed, skip_bad=skip_bad, **(data_options or {}))
+    backbone = load_model(latents_of) if latents_of else None
+    loader = backbone.modality.loader_options() if backbone is not None else {}
+    dataset = load_dataset(data, n=n, size=size or loader.pop("size", None), seed=seed, skip_bad=skip_bad,
+                           **{**loader, **(data_options or {})})
     if attributes:
         names = attributes.split(",") if isinstance(attributes, str) else list(attributes)
         dataset = dataset.select_attributes([a.strip() for a in names if a.strip()])
+    if backbone is not None:
+        density = fit_latent_density(name, backbone, dataset, seed=seed, options=options, progress=progress)
+        density.save(out)
+        return TrainResult(density, [], 0, Path(out))
     model = build_model(name, dataset, **(options or {}))
+    if getattr(model, "fits_in_closed_form", False):  # gmm, kde: no steps, one fit (models/density.py)
+        return fit_closed_form(model, dataset, Path(out), seed=seed, progress=progress)
     config = TrainConfig(
         steps=steps, batch_size=batch_size, seed=seed, out=Path(out), resume=resume,
         change_options=change_options, checkpoint_every=checkpoint_every, sample_every=sample_every,
@@ -68,6 +82,15 @@ def train_named_model(
         group_lr=dict(group_lr or {}),
     )
     return train(model, dataset, config)
+
+
+def fit_closed_form(model: DensityModel, dataset, out: Path, *, seed: int = 0, progress: bool = True
+                    ) -> TrainResult:
+    """Fit a closed-form model (``fits_in_closed_form``: gmm, kde) on ``dataset`` and save it to ``out``; the
+    engine's options (steps, batches, schedules, resume) do not apply, and refitting is as quick as resuming."""
+    model.fit(dataset, seed=seed, progress=progress)
+    model.save(out)
+    return TrainResult(model, [], 0, out)
 
 
 def load_model(model_dir: str | Path) -> GenerativeModel:

@@ -66,16 +66,26 @@ class Workers:
             progress: str | None = None) -> list[T]:
         """``func`` over ``items`` in chunks, in order, in the pool when there is one; with ``progress``, a
         progress bar of that name over the items (on a terminal)."""
+        return self.map_later(func, items, chunk_size)(progress)
+
+    def map_later(self, func: Callable[[list], list[T]], items: Sequence, chunk_size: int = CHUNK_SIZE
+                  ) -> Callable[[str | None], list[T]]:
+        """:meth:`map`, started now in the pool (the caller does other work meanwhile); returns the function
+        that waits for the results: ``collect(progress)``. Without a pool the work runs when collected."""
         from condgen.progress import ProgressBar
 
         chunks = [list(items[i:i + chunk_size]) for i in range(0, len(items), chunk_size)]
         if self._executor is None or len(chunks) < 2:
             parts = (func(chunk) for chunk in chunks)
         else:
-            parts = self._executor.map(func, chunks)
-        values: list[T] = []
-        with ProgressBar(len(items), 0, progress is not None, description=progress or "") as bar:
-            for part in parts:
-                values.extend(part)
-                bar.update(len(values))
-        return values
+            parts = self._executor.map(func, chunks)  # submits every chunk now
+
+        def collect(progress: str | None = None) -> list[T]:
+            values: list[T] = []
+            with ProgressBar(len(items), 0, progress is not None, description=progress or "") as bar:
+                for part in parts:
+                    values.extend(part)
+                    bar.update(len(values))
+            return values
+
+        return collect

@@ -111,14 +111,15 @@ def describe_generated(smiles_chunk: list[str]) -> list[MoleculeRecord | None]:
                 continue
             once = Chem.MolToSmiles(first)
             if once == smiles:  # already canonical: re-parsing the same string gives the same molecule
-                records.append(_record(first, once, with_filters=True, known_to_parse=frozenset({smiles})))
-                continue
-            # MOSES computes every metric on the re-parsed canonical SMILES; in the rare case where
-            # RDKit cannot read its own output back, fall back to the first molecule.
-            second = parse_smiles(once)
-            parsed = frozenset({smiles, once}) if second is not None else frozenset({smiles})
-            second = second or first
-            records.append(_record(second, Chem.MolToSmiles(second), with_filters=True, known_to_parse=parsed))
+                mol, canonical, parsed = first, once, frozenset({smiles})
+            else:
+                # MOSES computes every metric on the re-parsed canonical SMILES; in the rare case where
+                # RDKit cannot read its own output back, fall back to the first molecule.
+                second = parse_smiles(once)
+                mol = second or first
+                canonical = Chem.MolToSmiles(mol)
+                parsed = frozenset({smiles, once}) if second is not None else frozenset({smiles})
+            records.append(_record(mol, canonical, with_filters=True, known_to_parse=parsed))
     return records
 
 
@@ -141,10 +142,10 @@ def warm_up_workers() -> None:
     """Load what every worker needs before the pool forks, so workers inherit it instead of reloading."""
     from condgen.data.chem.sascorer import load_sascorer
     from condgen.metrics.molecules.filters import _atom_queries, screened_filter_patterns
-    from condgen.metrics.molecules.qed import alert_fingerprints
+    from condgen.metrics.molecules.qed import acceptor_and_alert_fingerprints
 
     load_sascorer()
     screened_filter_patterns()
     _atom_queries()
-    alert_fingerprints()
+    acceptor_and_alert_fingerprints()
     _morgan_generator()

@@ -1,17 +1,17 @@
-"""Tanimoto similarity between sets of binary fingerprints, block by block as matrix products.
+"""Tanimoto similarity between sets of binary fingerprints, as MOSES computes it in float32.
 
-For 0/1 vectors the intersection counts of all pairs are one matrix product, which on a CPU runs
-fastest as an int8 × int8 → int32 product (exact). The Tanimoto values are then formed in float32
-exactly as MOSES's ``average_agg_tanimoto`` forms them (same operands, same rounding), and a pair of
-empty fingerprints counts as similarity 1, as there.
+On a CPU the work goes to :mod:`~condgen.metrics.molecules.popcount` (bit-packed words and the
+popcount instruction, compiled by numba). On a GPU, or without numba, the intersection counts of all
+pairs are block-wise float32 matrix products (exact for counts below 2**24). Either way the Tanimoto
+values are formed in float32 exactly as MOSES's ``average_agg_tanimoto`` forms them (same operands,
+same rounding), and a pair of empty fingerprints counts as similarity 1, as there.
 
 The nearest-neighbour similarity (SNN) needs only each generated fingerprint's largest Tanimoto
 over the reference, and for reference fingerprints with the same number of on-bits ``r`` the
 Tanimoto ``b / (g + r - b)`` grows with the intersection ``b``. So the reference is grouped by
-on-bit count and only the largest integer intersection per group is kept (one pass over the int32
-product); the float32 division is done on those maxima alone. Division rounds monotonically, so
-the result is bit for bit the maximum over all pairs, at about half the cost of forming every
-similarity.
+on-bit count and only the largest integer intersection per group is kept; the float32 division is
+done on those maxima alone. Division rounds monotonically, so the result is bit for bit the maximum
+over all pairs.
 """
 
 from __future__ import annotations
@@ -31,13 +31,26 @@ def unpack_fingerprints(packed: np.ndarray, n_bits: int = 1024) -> np.ndarray:
 
 
 def _intersections(rows: torch.Tensor, columns_t: torch.Tensor) -> torch.Tensor:
-    """Shared on-bits of every (row, column) pair: ``int8 [A, D] × int8 [D, B] → int32 or float32 [A, B]``."""
-    if rows.device.type == "cpu":
-        try:
-            return torch._int_mm(rows, columns_t)
-        except (RuntimeError, AttributeError):  # a build without the CPU int8 kernel
-            pass
+    """Shared on-bits of every (row, column) pair: ``[A, D] × [D, B] → float32 [A, B]`` (exact integers).
+
+    float32, not int8: torch's int8 product is fast only where oneDNN has VNNI kernels; on an AVX2-only
+    CPU it was 39x slower than float32 (2048 x 1024 x 2048: 4.9 s against 0.125 s).
+    """
     return torch.mm(rows.float(), columns_t.float())
+
+
+def _use_popcount(device: torch.device) -> bool:
+    from condgen.metrics.molecules import popcount
+
+    return device.type == "cpu" and popcount.is_available()
+
+
+def prepare_tanimoto(device: str = "cpu") -> None:
+    """Load (or, the first time on a machine, compile) the popcount kernels now rather than at first use."""
+    if _use_popcount(torch.device(device)):
+        from condgen.metrics.molecules.popcount import warm_up
+
+        warm_up()
 
 
 def _tanimoto_blocks(generated: np.ndarray, reference: np.ndarray, device: str
@@ -52,7 +65,7 @@ def _tanimoto_blocks(generated: np.ndarray, reference: np.ndarray, device: str
     for i in range(0, gen.shape[0], BLOCK):
         rows = slice(i, min(i + BLOCK, gen.shape[0]))
         for j in range(0, ref_t.shape[1], BLOCK):
-            both = _intersections(gen[rows], ref_t[:, j:j + BLOCK]).float()
+            both = _intersections(gen[rows], ref_t[:, j:j + BLOCK])
             union = ref_counts[None, j:j + BLOCK] + gen_counts[rows, None] - both
             similarity = both.div_(union)
             if any_empty:  # 0/0 for two empty fingerprints: MOSES sets those to 1
@@ -68,6 +81,10 @@ def average_max_tanimoto(reference: np.ndarray, generated: np.ndarray, device: s
         generated: ``uint8 [G, D]`` 0/1 bits.
     """
     device = torch.device(device)
+    if _use_popcount(device):
+        from condgen.metrics.molecules.popcount import max_tanimoto
+
+        return float(max_tanimoto(reference, generated).astype(np.float64).mean())
     gen_t = torch.as_tensor(np.ascontiguousarray(generated), dtype=torch.int8, device=device).T.contiguous()
     ref = torch.as_tensor(np.ascontiguousarray(reference), dtype=torch.int8, device=device)
     gen_counts = gen_t.sum(0, dtype=torch.int32).float()
@@ -95,12 +112,19 @@ def average_max_tanimoto(reference: np.ndarray, generated: np.ndarray, device: s
 def internal_diversities(fingerprints: np.ndarray, powers: tuple[int, ...] = (1, 2), device: str = "cpu"
                          ) -> tuple[float, ...]:
     """MOSES IntDiv for each p in ``powers`` from one pass over all pairs (see :func:`internal_diversity`)."""
+    if _use_popcount(torch.device(device)):
+        from condgen.metrics.molecules.popcount import tanimoto_power_sums
+
+        return _diversities(tanimoto_power_sums(fingerprints, powers) / len(fingerprints), powers)
     totals = torch.zeros((len(powers), len(fingerprints)), dtype=torch.float64, device=device)
     for rows, similarity in _tanimoto_blocks(fingerprints, fingerprints, device):
         for k, p in enumerate(powers):
             totals[k, rows] += (similarity if p == 1 else similarity.pow(p)).sum(1, dtype=torch.float64)
-    per_molecule = (totals / len(fingerprints)).cpu().numpy()
-    return tuple(float(1.0 - (per_molecule[k] ** (1.0 / p)).mean()) for k, p in enumerate(powers))
+    return _diversities((totals / len(fingerprints)).cpu().numpy(), powers)
+
+
+def _diversities(mean_powers: np.ndarray, powers: tuple[int, ...]) -> tuple[float, ...]:
+    return tuple(float(1.0 - (mean_powers[k] ** (1.0 / p)).mean()) for k, p in enumerate(powers))
 
 
 def internal_diversity(fingerprints: np.ndarray, p: int = 1, device: str = "cpu") -> float:

@@ -19,7 +19,7 @@ from condgen.metrics.molecules.screening import pattern_fingerprints, possible_m
 
 
 @lru_cache(maxsize=1)
-def alert_fingerprints() -> np.ndarray:
+def acceptor_and_alert_fingerprints() -> np.ndarray:
     """Packed pattern fingerprints of QED's acceptor patterns, then its structural alerts, once per process."""
     from rdkit.Chem import QED
 
@@ -35,7 +35,7 @@ def qed_and_logp(mol) -> tuple[float, float]:
     scored = Chem.RemoveHs(mol)  # the molecule QED.properties scores
     alogp = Crippen.MolLogP(scored)
     acceptors, alerts = QED.Acceptors, QED.StructuralAlerts
-    possible = possible_matches(scored, alert_fingerprints())
+    possible = possible_matches(scored, acceptor_and_alert_fingerprints())
     possible_acceptors = possible[possible < len(acceptors)]
     possible_alerts = possible[possible >= len(acceptors)] - len(acceptors)
     properties = QED.QEDproperties(

@@ -10,6 +10,7 @@ from condgen.models import GAN, MODEL_NAMES, SMILES_MODEL_NAMES, VAE, build_mode
 EXPECTED_NAMES = {"vae", "beta-vae", "wae", "aae", "gan", "lsgan", "wgan", "wgan-gp", "hinge-gan", "dcgan",
                   "cvae", "cgan", "realnvp", "glow", "charrnn", "smiles-vae", "smiles-aae", "organ"}
 EXPECTED_NAMES |= {"gmm", "kde"}  # closed-form densities of vectors (models/gmm.py, models/kde.py)
+EXPECTED_NAMES |= {"ddpm", "ddim", "cdiffusion"}  # diffusion (models/diffusion.py, models/conditional_diffusion.py)
 
 
 def test_every_cli_name_is_described_and_every_kind_registered():

@@ -64,9 +64,10 @@ def list_models(
 
 def train(
     model: Annotated[str, typer.Argument(help="vae, beta-vae, wae, aae, gan, dcgan, lsgan, wgan, wgan-gp, "
-                                               "hinge-gan, cvae, cgan, ddpm, ddim, cdiffusion, realnvp, glow; densities of vectors (or of "
-                                               "a backbone's latents, --latents-of): gmm, kde; for SMILES (--data "
-                                               "moses or a .smi/.csv file): charrnn, smiles-vae, smiles-aae, organ")],
+                                               "hinge-gan, cvae, cgan, ddpm, ddim, cdiffusion, realnvp, glow; "
+                                               "densities of vectors (or of a backbone's latents, --latents-of): "
+                                               "gmm, kde; for SMILES (--data moses or a .smi/.csv file): charrnn, "
+                                               "smiles-vae, smiles-aae, organ")],
     data: Annotated[str, typer.Option("--data", help=DATA_HELP)],
     out_dir: Annotated[Path, typer.Option("--out", help="directory that becomes the model artifact")],
     steps: Annotated[int, typer.Option(help="optimisation steps")] = 5000,

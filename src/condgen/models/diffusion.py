@@ -124,11 +124,15 @@ def build_unet(config: DiffusionConfig, conditional: bool = False):
 
 def make_scheduler(config: DiffusionConfig, kind: str):
     """A fresh diffusers scheduler of the model's noise process: ``"ddpm"``, ``"ddim"`` or ``"inverse"`` (DDIM
-    inversion). DDIM never clips x₀ either way: clipping on one side only would break the round trip."""
+    inversion). DDIM never clips x₀ either way: clipping on one side only would break the round trip.
+
+    ``"trailing"`` timestep spacing (Lin et al., 2024): sampling with any number of steps starts at t = T − 1,
+    where x_T really is the standard normal latent (the default ``"leading"`` spacing would start at
+    T − T/steps, where a cosine schedule keeps a visible share of the image), and inversion ends there."""
     diffusers = import_diffusers()
     common: dict[str, Any] = {"num_train_timesteps": config.timesteps, "beta_start": config.beta_start,
                               "beta_end": config.beta_end, "beta_schedule": BETA_SCHEDULES[config.beta_schedule],
-                              "prediction_type": "epsilon"}
+                              "prediction_type": "epsilon", "timestep_spacing": "trailing"}
     if kind == "ddpm":
         return diffusers.DDPMScheduler(**common, clip_sample=config.clip_sample, variance_type="fixed_small")
     if kind == "ddim":

@@ -110,7 +110,7 @@ def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) ->
     if modality == "vectors" and "latent_dim" in names:
         default_latent = next(f.default for f in fields(model_class.config_class) if f.name == "latent_dim")
         options["latent_dim"] = min(default_latent, max(2, shape[0]))
-    return {key: value for key, value in options.items() if key in names}  # a density, a flow or a diffusion UNet has no arch
+    return {key: value for key, value in options.items() if key in names}  # a density or a flow has no arch
 
 
 def build_model(name: str, dataset: LabeledDataset, **options: Any) -> GenerativeModel:

@@ -136,6 +136,8 @@ def reconstruct(model: GenerativeModel, n: int = 16, data: str | None = None, se
                           "ddpm, ddim, cdiffusion, smiles-vae or smiles-aae")
     dataset = load_dataset(data, **model.modality.loader_options()) if data else \
         load_from_spec(model.data_spec, labels=model.is_conditional)
+    if model.is_conditional:  # trained with --attrs: the encoder sees those attributes only
+        dataset = dataset.select_attributes(model.schema.names)
     index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
     x, attributes = dataset.batch(index)
     with torch.no_grad():

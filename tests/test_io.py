@@ -15,7 +15,7 @@ from condgen import io
 from condgen.errors import ArtifactError
 
 #: Loading a VAE needs none of these; importing them would make `condgen.load` slow and RDKit mandatory.
-HEAVY = ("torchmetrics", "rdkit", "condgen.metrics", "condgen.plugin")
+HEAVY = ("torchmetrics", "rdkit", "condgen.metrics", "condgen.plugin", "diffusers")
 
 
 def test_loading_a_shipped_vae_imports_no_metrics_chemistry_or_plugin():

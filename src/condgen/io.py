@@ -40,6 +40,8 @@ ARTIFACT_KINDS: dict[str, str] = {
     "cvae": "condgen.models.cvae:CVAE",
     "cgan": "condgen.models.cgan:CGAN",
     "progan": "condgen.models.progan:ProGAN",
+    "diffusion": "condgen.models.diffusion:GaussianDiffusion",
+    "cdiffusion": "condgen.models.conditional_diffusion:ConditionalDiffusion",
     "charrnn": "condgen.models.charrnn:CharRNN",
     "smiles-vae": "condgen.models.smiles_vae:SmilesVAE",
     "smiles-aae": "condgen.models.smiles_aae:SmilesAAE",

@@ -64,10 +64,10 @@ def list_models(
 
 def train(
     model: Annotated[str, typer.Argument(help="vae, beta-vae, wae, aae, gan, dcgan, lsgan, wgan, wgan-gp, "
-                                               "hinge-gan, sagan, progan, cvae, cgan, realnvp, glow; densities of "
-                                               "vectors (or of a backbone's latents, --latents-of): gmm, kde; for "
-                                               "SMILES (--data moses or a .smi/.csv file): charrnn, smiles-vae, "
-                                               "smiles-aae, organ")],
+                                               "hinge-gan, sagan, progan, cvae, cgan, ddpm, ddim, cdiffusion, "
+                                               "realnvp, glow; densities of vectors (or of a backbone's latents, "
+                                               "--latents-of): gmm, kde; for SMILES (--data moses or a .smi/.csv "
+                                               "file): charrnn, smiles-vae, smiles-aae, organ")],
     data: Annotated[str, typer.Option("--data", help=DATA_HELP)],
     out_dir: Annotated[Path, typer.Option("--out", help="directory that becomes the model artifact")],
     steps: Annotated[int, typer.Option(help="optimisation steps")] = 5000,
@@ -101,7 +101,9 @@ def train(
     min_lr_ratio: Annotated[float, typer.Option(help="cosine: the last step's lr as a fraction of the base lr")]
     = 0.0,
     ema_decay: Annotated[float | None, typer.Option(help="keep an exponential moving average of the weights "
-                                                         "(e.g. 0.999); the artifact then holds it")] = None,
+                                                         "(e.g. 0.999); the artifact then holds it (default: "
+                                                         "0.995 for ddpm/ddim/cdiffusion, else off; 0: off)")]
+    = None,
     group_lr: Annotated[list[str] | None, typer.Option("--group-lr", metavar="GROUP=LR",
                                                        help="an optimiser group's learning rate, repeatable (e.g. "
                                                             "--group-lr generator=1e-4 --group-lr discriminator=4e-4)")]
@@ -148,7 +150,8 @@ def sample(
 
 def reconstruct(
     model_dir: Annotated[str, typer.Argument(help="model directory with an encoder (vae, wae, aae, cvae, "
-                                                  "smiles-vae, smiles-aae)")],
+                                                  "ddpm/ddim/cdiffusion: DDIM inversion, smiles-vae, "
+                                                  "smiles-aae)")],
     out_path: Annotated[Path | None, typer.Option("--out", help="file to write: one row per example, original "
                                                                 "then reconstruction (PNG for images, CSV "
                                                                 "otherwise)")] = None,

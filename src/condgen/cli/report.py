@@ -18,7 +18,8 @@ def print_report(report: dict[str, Any]) -> None:
         table.add_column(column, justify="right" if column != "method" else "left", no_wrap=column == "method")
     timing = report["timing"]
     rows = [("plugin", report, timing.get("plugin_fit_s"))]
-    time_keys = {"directions": "directions_fit_s", "cvae": "cvae_train_s", "cgan": "cgan_train_s"}
+    time_keys = {"directions": "directions_fit_s", "cvae": "cvae_train_s", "cgan": "cgan_train_s",
+                 "cdiffusion": "cdiffusion_train_s"}
     rows += [(name, result, timing.get(time_keys.get(name, ""))) for name, result in report["baselines"].items()]
     for name, result, seconds in rows:
         table.add_row(name, f"{result['conditional']['mean_accuracy']:.3f}", f"{result['conditional']['fid']:.2f}",

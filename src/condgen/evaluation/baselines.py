@@ -25,7 +25,8 @@ def fit_directions_timed(plugin, train: LabeledDataset, attributes: Sequence[str
 
 def train_conditional_timed(kind: str, train: LabeledDataset, attributes: Sequence[str], steps: int,
                             batch_size: int = 64, seed: int = 0, progress: bool = True):
-    """A CVAE or CGAN trained from scratch on ``attributes``; returns ``(model, seconds)``."""
+    """A CVAE, CGAN or cdiffusion trained from scratch on ``attributes`` (with the family's default EMA, as
+    ``condgen train`` does); returns ``(model, seconds)``."""
     from condgen.models import build_model
     from condgen.train import TrainConfig
     from condgen.train import train as run_training
@@ -36,5 +37,5 @@ def train_conditional_timed(kind: str, train: LabeledDataset, attributes: Sequen
     seed_everything(seed)  # the initial weights follow the seed, as the run does
     model = build_model(kind, data)
     result = run_training(model, data, TrainConfig(steps=steps, batch_size=batch_size, seed=seed, progress=progress,
-                                                   sample_every=0))
+                                                   sample_every=0, ema_decay=model.default_ema_decay))
     return result.model.eval(), time.perf_counter() - started

@@ -4,7 +4,8 @@ A *method* generates images for requested attribute values and edits real images
 
 * :class:`PluginMethod` — the flow plugin on a frozen backbone,
 * :class:`DirectionsMethod` — InterFaceGAN-style linear directions on the same backbone,
-* :class:`ConditionalModelMethod` — a CVAE or CGAN trained from scratch on the attributes.
+* :class:`ConditionalModelMethod` — a CVAE, CGAN or classifier-free-guided diffusion (cdiffusion) trained
+  from scratch on the attributes.
 
 ``prepare(x, labels)`` turns real images into whatever the method edits (latents, or latents
 with labels); ``edit(state, changes)`` returns edited images. States are tensors or tuples of
@@ -75,7 +76,8 @@ class ConditionalModelMethod:
 
     Generation sets the requested attributes and takes the others from random rows of the training
     labels (the data's own joint distribution). Editing encodes the image with its true labels (the
-    CVAE's encoder; a CGAN is inverted by latent optimisation) and decodes with the changed labels.
+    CVAE's encoder, cdiffusion's guided DDIM inversion; a CGAN is inverted by latent optimisation) and decodes
+    with the changed labels.
     """
 
     def __init__(self, model, label_pool: torch.Tensor, inversion_steps: int = 300):

@@ -35,6 +35,8 @@ def held_out_data(spec: dict[str, Any], n: int = 2000) -> tuple[LabeledDataset, 
 
 
 ALL_BASELINES = ("directions", "cvae", "cgan")
+#: baselines run only when named (run_report(baselines=…)), not by --baselines: guided DDIM is slow on a CPU
+OPTIONAL_BASELINES = ("cdiffusion",)
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,10 @@ def run_report(plugin, plugin_fit: FitTime | float, *, oracle=None, baselines: S
     from condgen.evaluation.baselines import fit_directions_timed, train_conditional_timed
     from condgen.evaluation.oracle import choose_oracle
 
-    unknown = set(baselines) - set(ALL_BASELINES)
+    unknown = set(baselines) - set(ALL_BASELINES) - set(OPTIONAL_BASELINES)
     if unknown:
-        raise ConfigError(f"unknown baselines {sorted(unknown)}; choose from {', '.join(ALL_BASELINES)}")
+        raise ConfigError(f"unknown baselines {sorted(unknown)}; choose from "
+                          f"{', '.join(ALL_BASELINES + OPTIONAL_BASELINES)}")
     attributes = plugin.attributes
     if not discrete_and_continuous(plugin.schema, attributes)[0]:
         raise ConfigError(f"the evaluation judges binary and categorical attributes (continuous ones alongside "
@@ -99,7 +102,7 @@ def run_report(plugin, plugin_fit: FitTime | float, *, oracle=None, baselines: S
         directions, timing["directions_fit_s"] = fit_directions_timed(plugin, train, attributes, labeller,
                                                                       progress=progress)
         methods["directions"] = DirectionsMethod(directions, plugin_method)
-    for kind in ("cvae", "cgan"):
+    for kind in ("cvae", "cgan", "cdiffusion"):
         if kind in baselines:
             status(f"{kind} baseline: training one from scratch for {baseline_steps:,} steps", progress)
             model, timing[f"{kind}_train_s"] = train_conditional_timed(kind, train, attributes, baseline_steps,

@@ -1,6 +1,7 @@
 """Generative model families, one file each: VAE / β-VAE, WAE, AAE, GANs (NS, LS, WGAN, WGAN-GP,
-hinge), the conditional baselines CVAE and CGAN, the image flows RealNVP and Glow, the SMILES models
-CharRNN, SMILES VAE / AAE and ORGAN, and the attribute classifier.
+hinge), diffusion (DDPM / DDIM), the conditional baselines CVAE, CGAN and classifier-free-guided
+diffusion, the image flows RealNVP and Glow, the densities GMM and KDE, the SMILES models CharRNN,
+SMILES VAE / AAE and ORGAN, and the attribute classifier.
 
 >>> from condgen.data import load_dataset
 >>> from condgen.models import build_model
@@ -25,6 +26,8 @@ _EXPORTS = {
     "CharRNN": "charrnn", "CharRNNConfig": "charrnn",
     "AttributeClassifier": "classifier", "ClassifierConfig": "classifier",
     "CVAE": "cvae", "CVAEConfig": "cvae",
+    "ConditionalDiffusion": "conditional_diffusion", "ConditionalDiffusionConfig": "conditional_diffusion",
+    "DiffusionConfig": "diffusion", "GaussianDiffusion": "diffusion",
     "ARCHITECTURE_MODEL_NAMES": "factory", "CLOSED_FORM_MODEL_NAMES": "factory", "MODEL_NAMES": "factory",
     "SMILES_MODEL_NAMES": "factory", "build_model": "factory",
     "GAN": "gan", "GANConfig": "gan",

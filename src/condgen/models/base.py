@@ -150,6 +150,8 @@ class GenerativeModel(TrainableModule):
     is_conditional: ClassVar[bool] = False
     #: the modalities this family can model (:data:`condgen.data.modality.MODALITIES`)
     modalities: ClassVar[tuple[str, ...]] = ("images", "vectors")
+    #: the EMA decay ``condgen train`` uses when none is given (``--ema-decay 0``: off); None: no EMA
+    default_ema_decay: ClassVar[float | None] = None
 
     @property
     def modality(self) -> Modality:

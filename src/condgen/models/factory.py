@@ -11,7 +11,9 @@ from condgen.models.aae import AAE
 from condgen.models.base import GenerativeModel
 from condgen.models.cgan import CGAN
 from condgen.models.charrnn import CharRNN
+from condgen.models.conditional_diffusion import ConditionalDiffusion
 from condgen.models.cvae import CVAE
+from condgen.models.diffusion import GaussianDiffusion
 from condgen.models.gan import GAN
 from condgen.models.gmm import GaussianMixtureModel
 from condgen.models.image_flow import Glow, RealNVP
@@ -67,6 +69,12 @@ RECIPES: dict[str, Recipe] = {
                      "equalised learning rate, minibatch std, WGAN-GP"),
     "cvae": Recipe(CVAE, "conditional VAE: encoder and decoder see the attributes (baseline)"),
     "cgan": Recipe(CGAN, "conditional GAN with a projection discriminator (baseline)"),
+    "ddpm": Recipe(GaussianDiffusion, "denoising diffusion (UNet, T=1000); samples by DDPM ancestral steps; "
+                   "latent x_T: DDIM inversion / decoding. Trains as ddim does", defaults={"sampler": "ddpm"}),
+    "ddim": Recipe(GaussianDiffusion, "the same diffusion model as ddpm, sampling by deterministic DDIM "
+                   "(50 steps unless -o ddim_steps=…)", defaults={"sampler": "ddim"}),
+    "cdiffusion": Recipe(ConditionalDiffusion, "conditional diffusion with classifier-free guidance on the "
+                         "attributes (baseline)"),
     "realnvp": Recipe(RealNVP, "RealNVP normalising flow on images: exact likelihood (bits/dim), encode and decode"),
     "glow": Recipe(Glow, "Glow normalising flow on images (actnorm, 1x1 convolutions): exact likelihood, encode"),
     "smiles-vae": Recipe(SmilesVAE, "SMILES VAE: bidirectional GRU encoder, GRU decoder, KL annealing (molecules)"),
@@ -89,7 +97,7 @@ CLOSED_FORM_MODEL_NAMES: frozenset[str] = frozenset(
     name for name, recipe in RECIPES.items() if getattr(recipe.model_class, "fits_in_closed_form", False))
 
 #: The names of the models whose networks :class:`~condgen.nn.networks.ImageArchitecture` builds (images or
-#: vectors, ``latent_dim``, ``arch``): every family but the SMILES models and the image flows.
+#: vectors, ``latent_dim``, ``arch``): every family but the SMILES models, the image flows, the densities and diffusion.
 ARCHITECTURE_MODEL_NAMES: frozenset[str] = frozenset(
     name for name, recipe in RECIPES.items() if issubclass(recipe.model_class.config_class, ImageArchitecture))
 

@@ -49,7 +49,8 @@ def train_named_model(
     """Build model ``name`` for data set ``data``, train it with the engine, save it to ``out``.
 
     ``lr_schedule`` … ``group_lr`` are :class:`~condgen.train.TrainConfig`'s (schedules, EMA, per-group lr
-    as numbers or text); with ``ema_decay`` set, the saved artifact holds the EMA weights. ``data_options``
+    as numbers or text); with ``ema_decay`` set, the saved artifact holds the EMA weights; ``None`` takes the
+    model's ``default_ema_decay`` (diffusion models: on), 0 turns it off. ``data_options``
     go to :func:`~condgen.data.load_dataset` (a reader's ``split``/``crop``/``limit``, ``kinds``).
     ``change_options`` (with ``resume``): continue under changed ``options``, recorded with the step
     (:mod:`condgen.train.resume`).
@@ -77,7 +78,8 @@ def train_named_model(
         steps=steps, batch_size=batch_size, seed=seed, out=Path(out), resume=resume,
         change_options=change_options, checkpoint_every=checkpoint_every, sample_every=sample_every,
         device=device, progress=progress, lr_schedule=lr_schedule, warmup_steps=warmup_steps,
-        min_lr_ratio=min_lr_ratio, ema_decay=ema_decay, group_lr=dict(group_lr or {}),
+        min_lr_ratio=min_lr_ratio, ema_decay=model.default_ema_decay if ema_decay is None else ema_decay,
+        group_lr=dict(group_lr or {}),
     )
     return train(model, dataset, config)
 
@@ -131,9 +133,11 @@ def reconstruct(model: GenerativeModel, n: int = 16, data: str | None = None, se
         raise ConfigError(f"-n must be ≥ 1, got {n}")
     if not can_encode(model):
         raise ConfigError(f"{model.kind} has no encoder; reconstruction needs vae, beta-vae, wae, aae, cvae, "
-                          "smiles-vae or smiles-aae")
+                          "ddpm, ddim, cdiffusion, smiles-vae or smiles-aae")
     dataset = load_dataset(data, **model.modality.loader_options()) if data else \
         load_from_spec(model.data_spec, labels=model.is_conditional)
+    if model.is_conditional:  # trained with --attrs: the encoder sees those attributes only
+        dataset = dataset.select_attributes(model.schema.names)
     index = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
     x, attributes = dataset.batch(index)
     with torch.no_grad():

@@ -43,14 +43,16 @@ def test_self_attention_lets_every_position_see_a_distant_one():
     assert torch.allclose(block(x), x + by_hand, atol=1e-6)
 
 
-@pytest.mark.parametrize("layer", [nn.Linear(20, 30), nn.Conv2d(6, 10, 3), nn.ConvTranspose2d(10, 6, 4, 2, 1)])
-def test_spectral_norm_gives_a_largest_singular_value_of_one(layer):
-    torch.manual_seed(0)
+@pytest.mark.parametrize("make_layer", [lambda: nn.Linear(20, 30), lambda: nn.Conv2d(6, 10, 3),
+                                        lambda: nn.ConvTranspose2d(10, 6, 4, 2, 1)], ids=["linear", "conv", "deconv"])
+def test_spectral_norm_gives_a_largest_singular_value_of_one(make_layer):
+    torch.manual_seed(0)  # before the layer is built: its weights, hence the power iteration's speed, are fixed
+    layer = make_layer()
     with torch.no_grad():
         layer.weight.mul_(7.0)  # far from 1 before
     network = spectral_normalise(nn.Sequential(layer))
     x = torch.randn(3, 20) if isinstance(layer, nn.Linear) else torch.randn(3, layer.in_channels, 8, 8)
-    for _ in range(10):  # one power iteration per training forward pass
+    for _ in range(50):  # one power iteration per training forward pass
         network(x)
     weight = layer.weight.detach()
     matrix = weight.transpose(0, 1) if isinstance(layer, nn.ConvTranspose2d) else weight

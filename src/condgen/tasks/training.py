@@ -133,7 +133,7 @@ def reconstruct(model: GenerativeModel, n: int = 16, data: str | None = None, se
         raise ConfigError(f"-n must be ≥ 1, got {n}")
     if not can_encode(model):
         raise ConfigError(f"{model.kind} has no encoder; reconstruction needs vae, beta-vae, wae, aae, cvae, "
-                          "ddpm, ddim, cdiffusion, smiles-vae or smiles-aae")
+                          "ddpm, ddim, cdiffusion, realnvp, glow, smiles-vae or smiles-aae")
     dataset = load_dataset(data, **model.modality.loader_options()) if data else \
         load_from_spec(model.data_spec, labels=model.is_conditional)
     if model.is_conditional:  # trained with --attrs: the encoder sees those attributes only

@@ -2,6 +2,8 @@
 
     python benchmarks/families.py --toy2d-only          # writes benchmarks/results/families.{json,md,png}
     python benchmarks/families.py --faces-only --merge  # the faces section (hours), keeping the toy2d results
+    python benchmarks/families.py --toy2d-only --merge --variants 8gaussians --families gan --toy2d-steps 4000
+                                                         # re-run rows with a longer schedule, keeping the others
     python benchmarks/families.py --quick               # a tiny run of both sections, under $TMPDIR
 
 The families are the CLI's model names (``condgen models``, ``models/factory.py`` RECIPES), found by the
@@ -14,7 +16,8 @@ benchmarked by name.
   covered and share of high-quality samples of 2,000 samples (:func:`condgen.metrics.toy2d.toy2d_quality`), and
   the held-out log-likelihood in nats per point where the family defines one (5,000 fresh points, seed 10007):
   exact for gmm / kde, the importance-weighted lower bound (64 draws) for the VAEs, of log p(x | y) for the CVAE.
-  Image flows take images only and are not in this section. ``families.png``: one scatter plot per family and set.
+  Image flows take images only and are not in this section. ``--plot`` (``families.png``): one scatter plot per
+  family and set of this run.
 * **faces** (``families_faces.py``): 32-px faces, the same CPU budget for each neural family.
 """
 
@@ -38,6 +41,7 @@ from common import RESULTS, provenance  # noqa: E402
 from condgen.data import load_dataset  # noqa: E402
 from condgen.data.toy2d import VARIANTS  # noqa: E402
 from condgen.errors import ConfigError  # noqa: E402
+from condgen.io import atomic_write_json  # noqa: E402
 from condgen.metrics.likelihood import bits_per_dim  # noqa: E402
 from condgen.metrics.toy2d import toy2d_quality  # noqa: E402
 from condgen.models.factory import RECIPES, build_model  # noqa: E402
@@ -124,18 +128,20 @@ def run_toy2d(args) -> tuple[dict, dict]:
     """``({variant: {family: row}}, {variant: {family: samples}})``; ``args.workers`` processes share the sets."""
     families = [name for name in family_names("vectors") if name in args.families] if args.families else \
         family_names("vectors")
-    jobs = [(variant, families, args.toy2d_steps, args.toy2d_n, args.toy2d_samples) for variant in VARIANTS]
+    variants = args.variants or list(VARIANTS)
+    jobs = [(variant, families, args.toy2d_steps, args.toy2d_n, args.toy2d_samples) for variant in variants]
     if args.workers > 1:
         with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
             outcomes = pool.starmap(toy2d_variant, jobs)
     else:
         outcomes = [toy2d_variant(*job) for job in jobs]
-    return ({variant: rows for variant, (rows, _) in zip(VARIANTS, outcomes, strict=True)},
-            {variant: samples for variant, (_, samples) in zip(VARIANTS, outcomes, strict=True)})
+    return ({variant: rows for variant, (rows, _) in zip(variants, outcomes, strict=True)},
+            {variant: samples for variant, (_, samples) in zip(variants, outcomes, strict=True)})
 
 
 def plot_toy2d(samples: dict, results: dict, path) -> None:
-    variants, families = list(samples), list(next(iter(samples.values())))
+    variants = list(samples)
+    families = list(next(iter(samples.values())))
     figure, axes = plt.subplots(len(variants), len(families), figsize=(1.9 * len(families), 2.0 * len(variants)),
                                 squeeze=False)
     for i, variant in enumerate(variants):
@@ -158,16 +164,17 @@ def plot_toy2d(samples: dict, results: dict, path) -> None:
     plt.close(figure)
 
 
-def toy2d_markdown(results: dict, steps: int) -> list[str]:
-    lines = [f"### toy2d (5,000 training points; neural families {steps} steps of batch 256, CLI defaults)", "",
-             "| set | family | modes covered | high-quality share | held-out log-lik (nats/point) | train s |",
-             "|---|---|---|---|---|---|"]
+def toy2d_markdown(results: dict) -> list[str]:
+    lines = ["### toy2d (5,000 training points; neural families: engine steps of batch 256, CLI defaults)", "",
+             "| set | family | steps | modes covered | high-quality share | held-out log-lik (nats/point) | train s |",
+             "|---|---|---|---|---|---|---|"]
     for variant, rows in results.items():
         for name, r in rows.items():
             ll = "—" if r["log_likelihood"] is None else \
                 f"{r['log_likelihood']:.3f}" + ("" if r["log_likelihood_kind"] == "exact" else " (≥, bound)")
-            lines.append(f"| {variant} | {name} | {r['modes']}/{r['modes_total']} | {r['high_quality']:.3f} | {ll} | "
-                         f"{r['train_seconds']:.1f} |")
+            steps = "closed form" if r["steps"] is None else r["steps"]
+            lines.append(f"| {variant} | {name} | {steps} | {r['modes']}/{r['modes_total']} | "
+                         f"{r['high_quality']:.3f} | {ll} | {r['train_seconds']:.1f} |")
     lines += ["", "High quality: within 3 std of the noise-free support (mode centre or curve); a mode (moons: 8 arcs, "
               "swiss roll: 10 arcs) is covered with at least 20 % of a uniform share of high-quality samples. "
               "Image flows (realnvp, glow) take images only. The CVAE's number is of log p(x | y). Train s: wall "
@@ -186,12 +193,15 @@ def main() -> None:
     parser.add_argument("--families", type=lambda text: [s.strip() for s in text.split(",") if s.strip()],
                         default=None, help="comma-separated CLI names (default: every family of the modality)")
     parser.add_argument("--toy2d-steps", type=int, default=500)
+    parser.add_argument("--variants", type=lambda text: [s.strip() for s in text.split(",") if s.strip()],
+                        default=None, help=f"comma-separated toy2d sets (default: {', '.join(VARIANTS)})")
     parser.add_argument("--toy2d-n", type=int, default=5000)
     parser.add_argument("--toy2d-samples", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1, help="processes sharing the toy2d sets (one thread each)")
     from families_faces import add_faces_arguments, run_faces
 
     add_faces_arguments(parser)
+    parser.add_argument("--plot", default="families.png", help="the toy2d scatter plots' file in results/")
     parser.add_argument("--markdown-only", action="store_true", help="rewrite families.md from families.json")
     args = parser.parse_args()
     if args.markdown_only:
@@ -203,21 +213,28 @@ def main() -> None:
     results_dir = Path(tempfile.gettempdir()) / "condgen-families-quick" if args.quick else RESULTS
     stem = "families"
     path = results_dir / f"{stem}.json"
-    results = json.loads(path.read_text()) if args.merge and path.exists() else {}
-    results["provenance"] = {**results.get("provenance", {}), ("faces" if args.faces_only else "toy2d" if
-                                                               args.toy2d_only else "all"): provenance()}
+    section = "faces" if args.faces_only else "toy2d" if args.toy2d_only else "all"
+    if args.merge and (args.families or args.variants):  # keep the provenance of the rows this run leaves
+        section += f" ({', '.join(args.families or ['every family'])} on {', '.join(args.variants or ['every set'])})"
+    run = {"provenance": {section: provenance()}}
     results_dir.mkdir(parents=True, exist_ok=True)
     if not args.faces_only:
-        results["toy2d"], samples = run_toy2d(args)
-        results["toy2d_setup"] = {"steps": args.toy2d_steps, "batch_size": 256, "n_train": args.toy2d_n,
-                                  "n_samples": args.toy2d_samples, "held_out_seed": HELD_OUT_SEED,
-                                  "workers": args.workers, "train_seconds_total": sum(
-                                      row["train_seconds"] for rows in results["toy2d"].values()
-                                      for row in rows.values())}
-        plot_toy2d(samples, results["toy2d"], results_dir / f"{stem}.png")
+        run["toy2d"], samples = run_toy2d(args)
+        run["toy2d_setup"] = {"batch_size": 256, "n_train": args.toy2d_n, "n_samples": args.toy2d_samples,
+                              "held_out_seed": HELD_OUT_SEED, "steps_default": 500}
+        plot_toy2d(samples, run["toy2d"], results_dir / args.plot)
     if not args.toy2d_only:
-        results.update(run_faces(args, results_dir / f"{stem}_faces.png"))
-    path.write_text(json.dumps(results, indent=2))
+        run.update(run_faces(args, results_dir / f"{stem}_faces.png"))
+    # Read the file only now: a --merge run keeps what another run wrote there in the meantime.
+    results = json.loads(path.read_text()) if args.merge and path.exists() else {}
+    for key, value in run.items():
+        if key in ("provenance", "toy2d") and args.merge:  # row by row: a --merge run replaces the rows it ran
+            for inner, rows in value.items():
+                target = results.setdefault(key, {})
+                target[inner] = {**target.get(inner, {}), **rows} if key == "toy2d" else rows
+        else:
+            results[key] = value
+    atomic_write_json(path, results)
     write_markdown(results, path)
 
 
@@ -225,7 +242,7 @@ def write_markdown(results: dict, path: Path) -> None:
     """``families.md`` next to ``path`` (the JSON) from its results; printed too."""
     lines = [f"## Generative families ({path.name})", ""]
     if "toy2d" in results:
-        lines += toy2d_markdown(results["toy2d"], results["toy2d_setup"]["steps"]) + [""]
+        lines += toy2d_markdown(results["toy2d"]) + [""]
     if "faces" in results:
         from families_faces import faces_markdown
 

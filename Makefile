@@ -21,7 +21,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check src tests benchmarks tools
-	$(BIN)/python -m pytest -x
+	$(BIN)/python -m pytest -x -n auto --maxprocesses 4 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools

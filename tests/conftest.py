@@ -1,12 +1,22 @@
-"""Shared test fixtures: a private cache directory so tests never touch the user's cache."""
+"""Shared test fixtures: a private cache directory so tests never touch the user's cache. Under pytest-xdist
+(``make test`` runs one worker per core) each worker, and the CLI processes it starts, gets its share of the
+cores as threads, so that workers do not fight over them."""
+
+import os
 
 import pytest
+
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    _threads = str(max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = _threads
+    import torch
+
+    torch.set_num_threads(int(_threads))
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_cache(tmp_path_factory):
-    import os
-
     os.environ["CONDGEN_CACHE"] = str(tmp_path_factory.mktemp("condgen-cache"))
     yield
 

@@ -65,6 +65,8 @@ def test_classifier_train_prints_a_rounded_table_with_a_header(tmp_path):
 def test_the_report_table_is_not_cut_when_written_to_a_file_or_pipe(capsys, monkeypatch):
     monkeypatch.delenv("COLUMNS", raising=False)
     assert _console(stderr=False).width == PIPE_WIDTH  # pytest's stdout is not a terminal
+    # The CLI builds its console at import, in the environment it starts in; pytest-xdist's workers set COLUMNS.
+    monkeypatch.setattr("condgen.cli.report.out", _console(stderr=False))
     scores = {"conditional": {"mean_accuracy": 0.91234, "fid": 12.345}, "edit": {"mean_success": 0.8,
               "preservation": 0.95, "fid": 20.5}}
     report = {"setup": {"data": {"name": "faces"}, "attributes": ["smiling", "eyeglasses", "male"],

@@ -19,8 +19,9 @@ def test_ema_is_the_hand_computed_average_of_the_raw_weights(tmp_path, toys):
     result = train(model, toys.regression_dataset(), quiet(steps=5, batch_size=32, ema_decay=decay, out=tmp_path))
 
     average = dict(raw_after_each_step[0])  # the first update copies the weights
-    for raw in raw_after_each_step[1:]:
-        average = {k: decay * average[k] + (1 - decay) * raw[k] for k in average}
+    for n, raw in enumerate(raw_after_each_step[1:], start=1):
+        d = min(decay, (1 + n) / (10 + n))  # the warm-up: 2/11, 3/12, 4/13, 5/14 here
+        average = {k: d * average[k] + (1 - d) * raw[k] for k in average}
     ema_weights, raw_weights = result.model.state_dict(), raw_after_each_step[-1]
     assert result.model is model
     assert all(torch.allclose(ema_weights[k], average[k], rtol=0, atol=1e-6) for k in average)

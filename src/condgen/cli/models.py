@@ -150,8 +150,8 @@ def sample(
 
 def reconstruct(
     model_dir: Annotated[str, typer.Argument(help="model directory with an encoder (vae, wae, aae, cvae, "
-                                                  "ddpm/ddim/cdiffusion: DDIM inversion, smiles-vae, "
-                                                  "smiles-aae)")],
+                                                  "realnvp/glow: exact inverse, ddpm/ddim/cdiffusion: DDIM "
+                                                  "inversion, smiles-vae, smiles-aae)")],
     out_path: Annotated[Path | None, typer.Option("--out", help="file to write: one row per example, original "
                                                                 "then reconstruction (PNG for images, CSV "
                                                                 "otherwise)")] = None,

@@ -1,10 +1,13 @@
 """An exponential moving average (EMA) of a model's weights, kept by the engine when ``ema_decay`` is set.
 
-After every engine step ``ema ← decay · ema + (1 − decay) · weights``; the first update copies the
-weights, so the average starts at the weights after step 1 rather than at the random initialisation.
-Buffers (e.g. batch-norm statistics) are copied, not averaged. PyTorch's
-:class:`~torch.optim.swa_utils.AveragedModel` with :func:`~torch.optim.swa_utils.get_ema_multi_avg_fn`
-does the work; its ``state_dict()`` (``n_averaged`` and ``module.<name>``) goes into the checkpoint.
+After every engine step ``ema ← d · ema + (1 − d) · weights``; the first update copies the weights, so the
+average starts at the weights after step 1 rather than at the random initialisation. The decay warms up,
+``d = min(decay, (1 + n) / (10 + n))`` after ``n`` averaged steps (TensorFlow's ExponentialMovingAverage with
+``num_updates``): a 0.995 average over a 200-step run would otherwise still give the first, nearly random,
+weights a third of its mass; from about ``9 / (1 − decay)`` steps on it is the plain average. Buffers (e.g.
+batch-norm statistics) are copied, not averaged. PyTorch's :class:`~torch.optim.swa_utils.AveragedModel` does
+the work; its ``state_dict()`` (``n_averaged`` and ``module.<name>``) goes into the checkpoint, so a resumed run
+continues the same warm-up.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from condgen.errors import ConfigError
 from condgen.nn.spectral_norm import reestimate_singular_vectors
@@ -32,8 +36,25 @@ def build_ema(model: nn.Module, decay: float | None) -> AveragedModel | None:
     """An EMA of ``model`` (a copy of it on the same device), or ``None`` when ``decay`` is off."""
     if decay is None:
         return None
-    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
+    averaged = AveragedModel(model, multi_avg_fn=warmed_up_ema(decay), use_buffers=False)
     return averaged.requires_grad_(False)  # updated in place only, never by autograd
+
+
+def warmed_up_decay(decay: float, n_averaged: int) -> float:
+    """The decay of the update after ``n_averaged`` averaged steps: ``min(decay, (1 + n) / (10 + n))``."""
+    return min(decay, (1 + n_averaged) / (10 + n_averaged))
+
+
+def warmed_up_ema(decay: float):
+    """The ``multi_avg_fn`` of :class:`AveragedModel` for :func:`warmed_up_decay`; AveragedModel calls it from
+    the second update on, with the number of updates so far (the first one copies the weights)."""
+
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged) -> None:
+        weight = 1.0 - warmed_up_decay(decay, int(n_averaged))
+        torch._foreach_lerp_(averaged, current, weight)
+
+    return update
 
 
 def load_ema_weights(model: nn.Module, ema: AveragedModel) -> None:

@@ -31,3 +31,12 @@ class TrainingDivergedError(CondgenError):
 
 class ConfigError(CondgenError):
     """A hyper-parameter or option has an invalid value."""
+
+
+def check_choice(value, valid, what: str, owner: str | None = None):
+    """``value`` if it is one of ``valid`` (any collection of names); otherwise the one-line ConfigError
+    ``"<owner>: unknown <what> <value>; valid: a, b, c"`` (without an owner: ``"unknown …"``)."""
+    if value not in valid:
+        prefix = f"{owner}: " if owner else ""
+        raise ConfigError(f"{prefix}unknown {what} {value!r}; valid: {', '.join(valid)}")
+    return value

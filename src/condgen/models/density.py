@@ -26,7 +26,7 @@ from sklearn.model_selection import KFold
 
 from condgen.data.dataset import LabeledDataset
 from condgen.data.schema import AttributeSchema
-from condgen.errors import ArtifactError, ConfigError
+from condgen.errors import ArtifactError, ConfigError, check_choice
 from condgen.io import WEIGHTS_FILE, load_tensors
 from condgen.models.base import GenerativeModel, OptimizerGroup
 from condgen.progress import status
@@ -70,8 +70,7 @@ def cross_validate(data: np.ndarray, candidates: Sequence[float],
     standard error of the best one's (Hastie, Tibshirani & Friedman, *Elements of Statistical Learning*
     §7.10): extra mixture components that fit noise raise the held-out score by less than its spread.
     """
-    if selection not in SELECTIONS:
-        raise ConfigError(f"unknown selection {selection!r}; valid: {', '.join(SELECTIONS)}")
+    check_choice(selection, SELECTIONS, "selection")
     if folds < 2 or len(data) < 2 * folds:
         raise ConfigError(f"cross-validation needs folds ≥ 2 and at least 2 examples per fold; got {folds} folds "
                           f"for {len(data)} examples")

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from condgen.data.schema import AttributeSchema
-from condgen.errors import ConfigError
+from condgen.errors import ConfigError, check_choice
 from condgen.models.base import Batch, LatentModel, OptimizerGroup
 
 #: condgen's names of the β schedules → diffusers' names.
@@ -88,11 +88,8 @@ class DiffusionConfig:
         if self.norm_groups < 1 or any(c < 1 or c % self.norm_groups for c in self.block_channels):
             raise ConfigError(f"{name}: every block width {list(self.block_channels)} must be a positive multiple "
                               f"of norm_groups={self.norm_groups}")
-        if self.beta_schedule not in BETA_SCHEDULES:
-            raise ConfigError(f"{name}: unknown beta_schedule {self.beta_schedule!r}; valid: "
-                              f"{', '.join(BETA_SCHEDULES)}")
-        if self.sampler not in SAMPLERS:
-            raise ConfigError(f"{name}: unknown sampler {self.sampler!r}; valid: {', '.join(SAMPLERS)}")
+        check_choice(self.beta_schedule, BETA_SCHEDULES, "beta_schedule", name)
+        check_choice(self.sampler, SAMPLERS, "sampler", name)
         if self.timesteps < 2 or not 0 < self.beta_start < self.beta_end < 1:
             raise ConfigError(f"{name}: need timesteps >= 2 and 0 < beta_start < beta_end < 1 (got "
                               f"{self.timesteps}, {self.beta_start}, {self.beta_end})")
@@ -241,9 +238,7 @@ class GaussianDiffusion(LatentModel):
         """``n`` images ``[n, C, H, W]``: x_T from ``generator``, then ``sampler`` (default ``config.sampler``;
         ``"ddpm"`` draws its per-step noise from ``generator`` too) over ``steps``. A conditional model takes
         attribute values ``[n, K]`` and a ``guidance_scale``."""
-        sampler = sampler or self.config.sampler
-        if sampler not in SAMPLERS:
-            raise ConfigError(f"{self.kind}: unknown sampler {sampler!r}; valid: {', '.join(SAMPLERS)}")
+        sampler = check_choice(sampler or self.config.sampler, SAMPLERS, "sampler", self.kind)
         predict = self.noise_predictor(attributes, guidance_scale)
         was_training = self.training
         self.eval()

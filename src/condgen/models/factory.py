@@ -6,7 +6,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from condgen.data.dataset import LabeledDataset
-from condgen.errors import ConfigError
+from condgen.errors import ConfigError, check_choice
 from condgen.models.aae import AAE
 from condgen.models.base import GenerativeModel
 from condgen.models.cgan import CGAN
@@ -138,9 +138,7 @@ def build_model(name: str, dataset: LabeledDataset, **options: Any) -> Generativ
             (of another type than the field's, not finite, or a learning rate, size or count ≤ 0:
             :mod:`condgen.models.options`).
     """
-    if name not in RECIPES:
-        raise ConfigError(f"unknown model {name!r}; valid: {', '.join(RECIPES)}")
-    recipe = RECIPES[name]
+    recipe = RECIPES[check_choice(name, RECIPES, "model")]
     model_class = recipe.model_class
     defaults = option_defaults(name)
     unknown = sorted(set(options) - set(defaults))
@@ -164,9 +162,7 @@ def build_model(name: str, dataset: LabeledDataset, **options: Any) -> Generativ
 def option_defaults(name: str) -> dict[str, Any]:
     """The ``-o`` keys model ``name`` takes, with their defaults (those its name sets included); the data
     set decides ``data_shape`` (and a SMILES model's vocabulary), which are not options."""
-    if name not in RECIPES:
-        raise ConfigError(f"unknown model {name!r}; valid: {', '.join(RECIPES)}")
-    recipe = RECIPES[name]
+    recipe = RECIPES[check_choice(name, RECIPES, "model")]
     defaults = {f.name: f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
                 for f in fields(recipe.model_class.config_class)
                 if f.name not in ("data_shape", *SEQUENCE_DATA_OPTIONS)}

@@ -30,15 +30,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from condgen.errors import ConfigError
+from condgen.errors import ConfigError, check_choice
 from condgen.models.base import OptimizerGroup
 
 LOSSES = ("ns", "ls", "wgan", "wgan-gp", "hinge")
 
 
 def check_loss(loss: str, owner: str, allowed: tuple[str, ...] = LOSSES) -> None:
-    if loss not in allowed:
-        raise ConfigError(f"{owner}: unknown loss {loss!r}; valid: {', '.join(allowed)}")
+    check_choice(loss, allowed, "loss", owner)
 
 
 def discriminator_loss(loss: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
-from condgen.errors import ConfigError
+from condgen.errors import ConfigError, check_choice
 from condgen.models.density import SELECTIONS, CrossValidation, DensityModel, cross_validate, cv_subsample
 
 
@@ -52,8 +52,7 @@ class GMMConfig:
         if not 1 <= self.min_components <= self.max_components:
             raise ConfigError(f"gmm: need 1 ≤ min_components ≤ max_components, got {self.min_components} and "
                               f"{self.max_components}")
-        if self.selection not in SELECTIONS:
-            raise ConfigError(f"gmm: unknown selection {self.selection!r}; valid: {', '.join(SELECTIONS)}")
+        check_choice(self.selection, SELECTIONS, "selection", "gmm")
         if self.folds < 2 or self.cv_max_points < 2 * self.folds or self.reg_covar < 0:
             raise ConfigError("gmm: need folds ≥ 2, cv_max_points ≥ 2 × folds and reg_covar ≥ 0")
 

@@ -24,7 +24,7 @@ from typing import ClassVar
 import torch
 
 from condgen.data.schema import AttributeSchema
-from condgen.errors import ConfigError
+from condgen.errors import ConfigError, check_choice
 from condgen.models.base import Batch, LatentModel, OptimizerGroup
 from condgen.nn.image_flow import MultiScaleFlow, glow_flow, realnvp_flow
 
@@ -60,9 +60,7 @@ class ImageFlowConfig:
         if self.n_levels < 1 or self.steps_per_level < 1 or self.hidden < 1:
             raise ConfigError(f"{name}: n_levels, steps_per_level and hidden must be >= 1 (got {self.n_levels}, "
                               f"{self.steps_per_level}, {self.hidden})")
-        if self.preprocessing not in PREPROCESSINGS:
-            raise ConfigError(f"{name}: unknown preprocessing {self.preprocessing!r}; valid: "
-                              f"{', '.join(PREPROCESSINGS)}")
+        check_choice(self.preprocessing, PREPROCESSINGS, "preprocessing", name)
         if not 0 < self.logit_alpha < 0.5:
             raise ConfigError(f"{name}: logit_alpha must be in (0, 0.5), got {self.logit_alpha}")
 

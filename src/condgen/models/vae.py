@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from condgen.data.schema import AttributeSchema
-from condgen.errors import ConfigError
+from condgen.errors import ConfigError, check_choice
 from condgen.models.base import Batch, LatentModel, OptimizerGroup
 from condgen.nn.networks import ImageArchitecture
 
@@ -46,8 +46,7 @@ class VAEConfig(ImageArchitecture):
     def __post_init__(self):
         super().__post_init__()
         name = self.model_name
-        if self.likelihood not in LIKELIHOODS:
-            raise ConfigError(f"{name}: unknown likelihood {self.likelihood!r}; valid: {', '.join(LIKELIHOODS)}")
+        check_choice(self.likelihood, LIKELIHOODS, "likelihood", name)
         if self.likelihood == "bernoulli" and len(self.data_shape) != 3:
             raise ConfigError(f"{name}: likelihood 'bernoulli' is for images in [-1, 1]; use 'gaussian' for vectors")
         if self.beta < 0 or not 0 <= self.kl_warmup <= 1 or self.decoder_std <= 0:

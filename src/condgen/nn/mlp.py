@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from condgen.errors import ConfigError
+from condgen.errors import ConfigError, check_choice
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -18,8 +18,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 def make_activation(name: str) -> nn.Module:
     """A fresh activation module by name (one of :data:`ACTIVATIONS`)."""
-    if name not in ACTIVATIONS:
-        raise ConfigError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
+    check_choice(name, ACTIVATIONS, "activation")
     return nn.LeakyReLU(0.2) if name == "leaky_relu" else ACTIVATIONS[name]()
 
 

@@ -18,7 +18,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from condgen.errors import ConfigError
+from condgen.errors import ConfigError, check_choice
 from condgen.nn.dcgan import ConvDecoder, ConvEncoder, feature_sides
 from condgen.nn.mlp import MLP
 from condgen.nn.spectral_norm import spectral_normalise
@@ -30,8 +30,7 @@ SPECTRAL_NORM = ("none", "encoder", "all")
 
 def check_architecture(arch: str, data_shape: Sequence[int], owner: str) -> None:
     """Raise :class:`ConfigError` unless ``arch`` can model examples of ``data_shape``."""
-    if arch not in ARCHITECTURES:
-        raise ConfigError(f"{owner}: unknown arch {arch!r}; valid: {', '.join(ARCHITECTURES)}")
+    check_choice(arch, ARCHITECTURES, "arch", owner)
     if not data_shape or any(int(d) < 1 for d in data_shape):
         raise ConfigError(f"{owner}: data_shape must be positive sizes, got {list(data_shape)}")
     if arch == "dcgan" and len(data_shape) != 3:
@@ -131,9 +130,7 @@ class ImageArchitecture:
         check_architecture(self.arch, self.data_shape, self.model_name)
         if self.latent_dim < 1:
             raise ConfigError(f"{self.model_name}: need latent_dim >= 1 (got {self.latent_dim})")
-        if self.spectral_norm not in SPECTRAL_NORM:
-            raise ConfigError(f"{self.model_name}: unknown spectral_norm {self.spectral_norm!r}; valid: "
-                              f"{', '.join(SPECTRAL_NORM)}")
+        check_choice(self.spectral_norm, SPECTRAL_NORM, "spectral_norm", self.model_name)
         self.attention = self._attention_side()
 
     def _attention_side(self) -> int:

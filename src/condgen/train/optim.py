@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
-from condgen.errors import ConfigError
+from condgen.errors import ConfigError, check_choice
 from condgen.models.base import OptimizerGroup
 
 SCHEDULES = ("constant", "warmup", "cosine")
@@ -31,8 +31,7 @@ SCHEDULES = ("constant", "warmup", "cosine")
 # -- settings -------------------------------------------------------------------------------------
 def check_schedule(schedule: str, warmup_steps: int, min_lr_ratio: float, steps: int) -> None:
     """Raise a one-line :class:`ConfigError` unless the schedule settings make sense together."""
-    if schedule not in SCHEDULES:
-        raise ConfigError(f"TrainConfig: unknown lr_schedule {schedule!r}; valid: {', '.join(SCHEDULES)}")
+    check_choice(schedule, SCHEDULES, "lr_schedule", "TrainConfig")
     if not isinstance(warmup_steps, int) or warmup_steps < 0:
         raise ConfigError(f"TrainConfig: warmup_steps must be an integer ≥ 0, got {warmup_steps!r}")
     if not 0.0 <= min_lr_ratio <= 1.0:

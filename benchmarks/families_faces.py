@@ -4,9 +4,10 @@ Per family (the CLI's names that take images, aliases once; conditional ones tra
 smiling / eyeglasses / male and sampled with label rows of the training data):
 
 * **training**: the CLI's defaults, batch 64, one thread, for as many engine steps as ``--faces-budget`` seconds
-  of *CPU time* allow: a ``--probe-steps`` run measures the CPU seconds per step, then a run from scratch takes
-  ``budget / (seconds per step)`` steps. CPU time of the one-thread process, not wall time, so that families
-  trained side by side (``--workers``) or next to other jobs get the same budget; each row records both.
+  of *CPU time* allow: two probe runs (5 and 5 + ``--probe-steps`` steps) measure the CPU seconds per step
+  without the one-time costs, then a run from scratch takes ``budget / (seconds per step)`` steps. CPU time of
+  the one-thread process, not wall time, so that families trained side by side (``--workers``) or next to
+  other jobs get the same budget; each row records both, and the CPU seconds the run took.
   Families that differ only in how they sample (``ddim`` is ``ddpm`` sampled by DDIM) share one training run;
 * **sampling**: diffusion families with ``--diffusion-steps`` steps (DDPM ancestral and DDIM alike; T = 1000 at
   training), as 1,000 steps per image do not fit a CPU benchmark;
@@ -60,6 +61,7 @@ QUICK_PLUGIN_BACKBONES = "vae,gan"  # one encoder backbone, one labeller + inver
 SHIPPED_REFERENCES = ("faces-vae", "faces-dcgan")
 SAMPLING_OPTIONS = {"sampler"}  # recipe defaults that change sampling only, not training
 GRID_SAMPLES = 12
+PROBE_BASE_STEPS = 5
 
 
 def add_faces_arguments(parser) -> None:
@@ -67,7 +69,7 @@ def add_faces_arguments(parser) -> None:
                         help="CPU seconds of training per neural family (one thread, measured on this machine)")
     parser.add_argument("--faces-n", type=int, default=20000, help="training faces")
     parser.add_argument("--faces-samples", type=int, default=1000, help="samples (and held-out faces) per metric")
-    parser.add_argument("--probe-steps", type=int, default=10)
+    parser.add_argument("--probe-steps", type=int, default=20)
     parser.add_argument("--bpd-n", type=int, default=500)
     parser.add_argument("--diffusion-steps", type=int, default=20, help="sampling steps of the diffusion families")
     parser.add_argument("--plugin-backbones", default=None,
@@ -140,14 +142,23 @@ def judge(model, label_pool, test, real, oracle, args) -> tuple[dict, torch.Tens
     return row, fake[:GRID_SAMPLES]
 
 
+def cpu_seconds_per_step(name: str, data, args) -> float:
+    """CPU seconds of one engine step of ``name``: the difference of a short and a longer probe run, so that
+    what a run pays once (building the model, the first calls' warm-up) is not counted per step."""
+    seconds = []
+    for steps in (PROBE_BASE_STEPS, PROBE_BASE_STEPS + args.probe_steps):
+        cpu = time.process_time()
+        train_family(name, data, steps, 64, **options_for(name, args))
+        seconds.append(time.process_time() - cpu)
+    return max(seconds[1] - seconds[0], 1e-3) / args.probe_steps
+
+
 def train_group(group: list[str], args, out_dir: str) -> list[tuple[str, dict, torch.Tensor]]:
     """Train the first family of ``group`` on the budget, save it under ``out_dir``, judge it as each of them."""
     train_set, test, real, oracle = faces_data(args)
     first = group[0]
     data = train_set.select_attributes(ATTRIBUTES) if RECIPES[first].model_class.is_conditional else train_set
-    cpu = time.process_time()
-    train_family(first, data, args.probe_steps, 64, **options_for(first, args))
-    per_step = (time.process_time() - cpu) / args.probe_steps
+    per_step = cpu_seconds_per_step(first, data, args)
     steps = max(1, int(args.faces_budget / per_step))
     cpu = time.process_time()
     model, seconds = train_family(first, data, steps, 64, **options_for(first, args))
@@ -207,8 +218,9 @@ def run_faces(args, grid_path) -> dict:
     families = [n for n in family_names("images") if n in args.families] if args.families else family_names("images")
     context = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="condgen-faces-") as out_dir, context.Pool(args.workers) as pool:
-        trained = pool.starmap(train_group, [(group, args, out_dir) for group in training_groups(families)])
-        shipped = pool.starmap(judge_shipped, [(name, args) for name in SHIPPED_REFERENCES])
+        trained = pool.starmap(train_group, [(group, args, out_dir) for group in training_groups(families)],
+                               chunksize=1)
+        shipped = pool.starmap(judge_shipped, [(name, args) for name in SHIPPED_REFERENCES], chunksize=1)
         outcomes = [o for group in trained for o in group] + shipped
         results = {name: row for name, row, _ in outcomes}
         wanted = [n.strip() for n in (args.plugin_backbones or PLUGIN_BACKBONES).split(",") if n.strip()]
@@ -216,7 +228,7 @@ def run_faces(args, grid_path) -> dict:
                 and issubclass(RECIPES[name].model_class, LatentModel) and not RECIPES[name].model_class.is_conditional]
         jobs += [(name, str(Path(out_dir) / name), args) for name in families
                  if RECIPES[name].model_class.is_conditional]
-        plugin = dict(pool.starmap(plugin_row, jobs))
+        plugin = dict(pool.starmap(plugin_row, jobs, chunksize=1))
     for name, row in plugin.items():
         if name in results and row["fit_seconds"] is None:
             row["fit_seconds"] = results[name]["train_cpu_seconds"]

@@ -4,10 +4,11 @@ Per family (the CLI's names that take images, aliases once; conditional ones tra
 smiling / eyeglasses / male and sampled with label rows of the training data):
 
 * **training**: the CLI's defaults, batch 64, one thread, for as many engine steps as ``--faces-budget`` seconds
-  of *CPU time* allow: two probe runs (5 and 5 + ``--probe-steps`` steps) measure the CPU seconds per step
-  without the one-time costs, then a run from scratch takes ``budget / (seconds per step)`` steps. CPU time of
-  the one-thread process, not wall time, so that families trained side by side (``--workers``) or next to
-  other jobs get the same budget; each row records both, and the CPU seconds the run took.
+  of *CPU time* allow: after a warm-up run, two probe runs (5 and 5 + ``--probe-steps`` steps) measure the CPU
+  seconds per step without the one-time costs, then a run from scratch takes ``budget / (seconds per step)``
+  steps. CPU time of the one-thread process, not wall time, so that families trained side by side
+  (``--workers``) or next to other jobs get the same budget; each row records both, and the CPU seconds the
+  run took.
   Families that differ only in how they sample (``ddim`` is ``ddpm`` sampled by DDIM) share one training run;
 * **sampling**: diffusion families with ``--diffusion-steps`` steps (DDPM ancestral and DDIM alike; T = 1000 at
   training), as 1,000 steps per image do not fit a CPU benchmark;
@@ -51,6 +52,7 @@ from condgen.models.base import LatentModel
 from condgen.models.diffusion import GaussianDiffusion
 from condgen.models.factory import RECIPES
 from condgen.plugin import fit_plugin
+from condgen.plugin.plugin import FLOW_STEPS
 from condgen.train import TrainConfig
 from condgen.viz import save_labeled_rows
 from families import HELD_OUT_SEED, draw, family_names, train_family
@@ -65,21 +67,21 @@ PROBE_BASE_STEPS = 5
 
 
 def add_faces_arguments(parser) -> None:
-    parser.add_argument("--faces-budget", type=float, default=240.0,
+    parser.add_argument("--faces-budget", type=float, default=180.0,
                         help="CPU seconds of training per neural family (one thread, measured on this machine)")
     parser.add_argument("--faces-n", type=int, default=20000, help="training faces")
     parser.add_argument("--faces-samples", type=int, default=1000, help="samples (and held-out faces) per metric")
     parser.add_argument("--probe-steps", type=int, default=20)
-    parser.add_argument("--bpd-n", type=int, default=500)
+    parser.add_argument("--bpd-n", type=int, default=200)
     parser.add_argument("--diffusion-steps", type=int, default=20, help="sampling steps of the diffusion families")
     parser.add_argument("--plugin-backbones", default=None,
                         help=f"comma-separated families to fit the plugin on (default {PLUGIN_BACKBONES}; --quick: "
                              f"{QUICK_PLUGIN_BACKBONES})")
-    parser.add_argument("--plugin-steps", type=int, default=3000)
-    parser.add_argument("--inversion-latents", type=int, default=2000,
+    parser.add_argument("--plugin-steps", type=int, default=FLOW_STEPS, help="the plugin's flow steps (batch 256)")
+    parser.add_argument("--inversion-latents", type=int, default=1000,
                         help="faces a diffusion backbone's plugin is fitted on (each costs a DDIM inversion)")
-    parser.add_argument("--n-generate", type=int, default=200)
-    parser.add_argument("--n-edit", type=int, default=200)
+    parser.add_argument("--n-generate", type=int, default=100)
+    parser.add_argument("--n-edit", type=int, default=100)
 
 
 def quick(args) -> None:
@@ -143,9 +145,11 @@ def judge(model, label_pool, test, real, oracle, args) -> tuple[dict, torch.Tens
 
 
 def cpu_seconds_per_step(name: str, data, args) -> float:
-    """CPU seconds of one engine step of ``name``: the difference of a short and a longer probe run, so that
-    what a run pays once (building the model, the first calls' warm-up) is not counted per step."""
+    """CPU seconds of one engine step of ``name``: the difference of a short and a longer probe run, after a
+    warm-up run, so that what a run pays once (building the model, a process's first calls) is not counted
+    per step."""
     seconds = []
+    train_family(name, data, PROBE_BASE_STEPS, 64, **options_for(name, args))  # warm-up: imports, first calls
     for steps in (PROBE_BASE_STEPS, PROBE_BASE_STEPS + args.probe_steps):
         cpu = time.process_time()
         train_family(name, data, steps, 64, **options_for(name, args))

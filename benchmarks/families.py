@@ -232,8 +232,9 @@ def main() -> None:
     stem = "families"
     path = results_dir / f"{stem}.json"
     section = "faces" if args.faces_only else "toy2d" if args.toy2d_only else "all"
-    if args.merge and (args.families or args.variants):  # keep the provenance of the rows this run leaves
-        section += f" ({', '.join(args.families or ['every family'])} on {', '.join(args.variants or ['every set'])})"
+    if args.merge and (args.families or args.variants or args.toy_options):  # keep the other rows' provenance
+        names = [f"{name} (toy options)" for name in TOY_OPTIONS] if args.toy_options else args.families
+        section += f" ({', '.join(names or ['every family'])} on {', '.join(args.variants or ['every set'])})"
     run = {"provenance": {section: provenance()}}
     results_dir.mkdir(parents=True, exist_ok=True)
     if not args.faces_only:

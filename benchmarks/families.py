@@ -240,7 +240,7 @@ def main() -> None:
     if not args.faces_only:
         run["toy2d"], samples = run_toy2d(args)
         run["toy2d_setup"] = {"batch_size": 256, "n_train": args.toy2d_n, "n_samples": args.toy2d_samples,
-                              "held_out_seed": HELD_OUT_SEED, "steps_default": 500}
+                              "held_out_seed": HELD_OUT_SEED}  # steps: each row's own
         plot_toy2d(samples, run["toy2d"], results_dir / args.plot)
     if not args.toy2d_only:
         run.update(run_faces(args, results_dir / f"{stem}_faces.png"))

@@ -171,8 +171,8 @@ def train_group(group: list[str], args, out_dir: str) -> list[tuple[str, dict, t
     model.save(Path(out_dir) / first)
     outcomes = []
     for name in group:
-        if "sampler" in RECIPES[name].defaults:
-            model.config.sampler = RECIPES[name].defaults["sampler"]
+        for option in SAMPLING_OPTIONS & RECIPES[name].defaults.keys():  # what sets the group's members apart
+            setattr(model.config, option, RECIPES[name].defaults[option])
         row, grid = judge(model, data.attributes, test, real, oracle, args)
         outcomes.append((name, {**row, **training}, grid))
         print("faces", name, {k: v for k, v in outcomes[-1][1].items() if k != "bits_per_dim"}, flush=True)

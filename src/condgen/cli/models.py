@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from condgen.cli.common import (
+    App,
     DataOption,
     KindOption,
     console,
@@ -24,18 +25,41 @@ from condgen.cli.common import (
 DATA_HELP = "built-in data set name (see `condgen datasets`) or a path to your own data"
 
 
-def datasets() -> None:
-    """List the built-in data sets: modality, size and attributes (instant: nothing is built)."""
+datasets_app = App(help="The built-in data sets: list them (no subcommand), or export a table as a CSV.",
+                   invoke_without_command=True)
+
+
+@datasets_app.callback()
+def datasets(context: typer.Context) -> None:
+    """List the built-in data sets: modality, size, attributes and source (instant: nothing is built)."""
+    if context.invoked_subcommand is not None:
+        return
     from condgen.tasks.datasets import describe_datasets
 
-    table = Table(title="built-in data sets (or pass a path: image folder + attributes.csv, CelebA, IDX)")
+    table = Table(title="built-in data sets (or pass a path: image folder + attributes.csv, CelebA, IDX, a table's "
+                        "CSV with --target, SMILES)")
     table.add_column("name", no_wrap=True)
     table.add_column("modality")
     table.add_column("examples", no_wrap=True)
-    table.add_column("attributes (and what the set is)")
-    for name, modality, examples, attributes, description in describe_datasets():
-        table.add_row(name, modality, examples, Text.assemble(attributes, "\n", (description, "dim")))
+    table.add_column("attributes (what the set is; its source and license)")
+    for name, modality, examples, attributes, description, source in describe_datasets():
+        table.add_row(name, modality, examples, Text.assemble(attributes, "\n", (description, "dim"), "\n",
+                                                              (source, "dim italic")))
     out.print(table)
+
+
+@datasets_app.command("export")
+def export_dataset(
+    name: Annotated[str, typer.Argument(help="a built-in table (adult, german-credit, compas, breast-cancer, "
+                                             "wine, diabetes)")],
+    out_path: Annotated[Path, typer.Option("--out", help="the CSV to write")],
+    split: Annotated[str, typer.Option(help="train, test (the held-out rows) or all")] = "all",
+) -> None:
+    """Write a built-in table as condgen reads it (its own column names and values, the target column last)."""
+    from condgen.tasks.datasets import export_table
+
+    path, rows = export_table(name, out_path, split=split)
+    console.print(f"wrote {path} ({rows:,} rows)")
 
 
 def list_models(
@@ -67,7 +91,8 @@ def train(
                                                "hinge-gan, sagan, progan, cvae, cgan, ddpm, ddim, cdiffusion, "
                                                "realnvp, glow; densities of vectors (or of a backbone's latents, "
                                                "--latents-of): gmm, kde; for SMILES (--data moses or a .smi/.csv "
-                                               "file): charrnn, smiles-vae, smiles-aae, organ")],
+                                               "file): charrnn, smiles-vae, smiles-aae, organ; for tables "
+                                               "(--data adult, or a CSV with --target): tvae")],
     data: Annotated[str, typer.Option("--data", help=DATA_HELP)],
     out_dir: Annotated[Path, typer.Option("--out", help="directory that becomes the model artifact")],
     steps: Annotated[int, typer.Option(help="optimisation steps")] = 5000,
@@ -90,6 +115,8 @@ def train(
                                                           "MODEL` lists the keys")] = None,
     kind: KindOption = None,
     data_option: DataOption = None,
+    target: Annotated[str | None, typer.Option(help="tables: the column a classifier predicts (moved last; a "
+                                                    "built-in table has its own)")] = None,
     latents_of: Annotated[str | None, typer.Option(help="gmm, kde: fit the density on the latents this backbone "
                                                         "(directory or shipped name, e.g. faces-vae) encodes the "
                                                         "data to; sampling then decodes its draws")] = None,
@@ -121,7 +148,8 @@ def train(
         attributes=attrs,
         options=parse_options(option), skip_bad=skip_bad, lr_schedule=lr_schedule, warmup_steps=warmup_steps,
         min_lr_ratio=min_lr_ratio, ema_decay=ema_decay, group_lr=parse_assignments(group_lr, "--group-lr"),
-        data_options=parse_data_options(data_option, kind), latents_of=latents_of,
+        data_options={**parse_data_options(data_option, kind), **({"target": target} if target else {})},
+        latents_of=latents_of,
     )
     if getattr(result.model, "fits_in_closed_form", False):
         console.print(f"saved {model} to [bold]{result.out}[/] (fitted in closed form; --steps does not apply)")
@@ -171,7 +199,7 @@ def reconstruct(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(datasets)
+    app.add_typer(datasets_app, name="datasets")
     app.command("models")(list_models)
     app.command()(train)
     app.command()(sample)

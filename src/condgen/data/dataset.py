@@ -13,13 +13,14 @@ from condgen.data.schema import AttributeSchema
 from condgen.errors import DataError
 
 #: How each modality's examples are stored in ``LabeledDataset.data``.
-STORAGE = {"images": "uint8 (or float) [N, C, H, W]", "vectors": "float [N, D]", "smiles": "int64 token ids [N, L]"}
+STORAGE = {"images": "uint8 (or float) [N, C, H, W]", "vectors": "float [N, D]", "smiles": "int64 token ids [N, L]",
+           "tables": "float [N, C] (numbers, category indices)"}
 
 
 def _stored_as(modality: str, data: torch.Tensor) -> bool:
     if modality == "images":
         return data.ndim == 4
-    if modality == "vectors":
+    if modality in ("vectors", "tables"):
         return data.ndim == 2 and data.dtype.is_floating_point
     return data.ndim == 2 and not data.dtype.is_floating_point and data.dtype != torch.uint8
 
@@ -59,7 +60,8 @@ class LabeledDataset:
             raise DataError(f"{self.name}: {name} are stored as {STORAGE[name]}, got {self.data.dtype} "
                             f"{list(self.data.shape)}")
         self._modality = make_modality(name, shape=tuple(self.data.shape[1:]), tokens=self.spec.get("tokens"),
-                                       max_length=self.spec.get("max_length"))
+                                       max_length=self.spec.get("max_length"), columns=self.spec.get("columns"),
+                                       target=self.spec.get("target"))
 
     @property
     def name(self) -> str:

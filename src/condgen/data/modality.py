@@ -1,9 +1,9 @@
-"""What a model's examples are — images, vectors (tables), SMILES — as one small contract.
+"""What a model's examples are — images, vectors, SMILES, tables — as one small contract.
 
 A :class:`Modality` is named in a data set's spec (``spec["modality"]``) and so in the config of every
 model trained on it. It knows how stored examples become network inputs, what a decoded batch is to a
 user (a tensor of images, a list of SMILES strings), how to read a user's example file, how to write
-samples (PNG grid, ``.csv`` / ``.npy``, ``.smi``) and comparisons (original / reconstruction / edit), and
+samples (PNG grid, ``.csv`` / ``.npy``, ``.smi``, a table's CSV) and comparisons (original / reconstruction / edit), and
 how to measure attributes of samples (RDKit for molecular properties, a given attribute classifier for
 the rest). Commands ask the modality; they never guess it from a tensor's rank.
 """
@@ -20,10 +20,11 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from condgen.data.table_columns import TableColumn, parse_rows, write_table
 from condgen.errors import ConfigError, DataError
 from condgen.io import atomic_write_bytes, atomic_write_csv
 
-MODALITIES = ("images", "vectors", "smiles")
+MODALITIES = ("images", "vectors", "smiles", "tables")
 #: What a modality's samples are for a user: a tensor, or (SMILES) a list of strings.
 Samples = torch.Tensor | list[str]
 
@@ -283,10 +284,56 @@ class SmilesModality(Modality):
         return {"tokens": list(self.tokens), "max_length": int(self.max_length)}
 
 
+@dataclass(frozen=True)
+class TableModality(Modality):
+    """Rows of a table (:mod:`condgen.data.tables`): stored and seen by networks as ``float [N, C]`` — numbers,
+    category indices — and written as a CSV in the table's own column names and values. An attribute that is
+    a column of the table is measured by reading that column."""
+
+    columns: tuple[TableColumn, ...]
+    target: str | None = None
+    name: ClassVar[str] = "tables"
+    suffixes: ClassVar[tuple[str, ...]] = (".csv",)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def write(self, samples: Samples, path: str | Path, *, nrow: int | None = None) -> Path:
+        return write_table(self.columns, torch.as_tensor(samples), self.check_path(path))
+
+    def write_comparison(self, columns: Mapping[str, Samples], path: str | Path) -> Path:
+        """One line per example and version (``example``, ``version``: original / reconstruction / an edit)."""
+        path = self.check_comparison_path(path)
+        parts = {title: torch.as_tensor(rows) for title, rows in columns.items()}
+        n = next(iter(parts.values())).shape[0]
+        order = [(i, title) for i in range(n) for title in parts]
+        rows = torch.stack([parts[title][i] for i, title in order])
+        return write_table(self.columns, rows, path, {"example": [i for i, _ in order],
+                                                      "version": [title for _, title in order]})
+
+    def read(self, path: str | Path) -> torch.Tensor:
+        """The rows of a CSV naming the table's columns as ``[B, C]`` (a missing target column is NaN)."""
+        return parse_rows(self.columns, path)
+
+    def measure(self, samples: Samples, names: Sequence[str], classifier=None) -> dict[str, np.ndarray]:
+        rows = torch.as_tensor(samples).double().cpu().numpy()
+        unknown = [name for name in names if name not in self.column_names]
+        if unknown:
+            return super().measure(samples, names, classifier)
+        return {name: rows[:, self.column_names.index(name)] for name in names}
+
+    def spec(self) -> dict[str, Any]:
+        spec = {"modality": self.name, "columns": [column.to_dict() for column in self.columns]}
+        return spec if self.target is None else {**spec, "target": self.target}
+
+
 def make_modality(name: str, *, shape: Sequence[int] | None = None, tokens: Sequence[str] | None = None,
-                  max_length: int | None = None) -> Modality:
+                  max_length: int | None = None, columns: Sequence[Mapping[str, Any]] | None = None,
+                  target: str | None = None) -> Modality:
     """The modality ``name`` (one of :data:`MODALITIES`) for examples of ``shape`` (images ``(C, H, W)``,
-    vectors ``(D,)``) or of the SMILES vocabulary ``tokens`` with ``max_length`` tokens per row."""
+    vectors ``(D,)``), of the SMILES vocabulary ``tokens`` with ``max_length`` tokens per row, or of a table's
+    ``columns`` (:meth:`~condgen.data.table_columns.TableColumn.to_dict` entries) and ``target`` column."""
     if name == "images":
         if shape is None or len(shape) != 3:
             raise ConfigError(f"images need a shape (C, H, W), got {shape}")
@@ -299,6 +346,10 @@ def make_modality(name: str, *, shape: Sequence[int] | None = None, tokens: Sequ
         if not tokens or max_length is None:
             raise ConfigError("SMILES need their vocabulary (tokens) and max_length")
         return SmilesModality(tuple(tokens), int(max_length))
+    if name == "tables":
+        if not columns:
+            raise ConfigError("a table needs its columns (name, kind, categories)")
+        return TableModality(tuple(TableColumn.from_dict(dict(column)) for column in columns), target)
     raise ConfigError(f"unknown modality {name!r}; valid: {', '.join(MODALITIES)}")
 
 

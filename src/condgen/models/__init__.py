@@ -41,6 +41,7 @@ _EXPORTS = {
     "WAE": "wae", "WAEConfig": "wae",
     "DensityModel": "density", "GaussianMixtureModel": "gmm", "GMMConfig": "gmm",
     "KernelDensityModel": "kde", "KDEConfig": "kde",
+    "TVAE": "tvae", "TVAEConfig": "tvae",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -218,4 +218,5 @@ def modality_of(data_spec: dict[str, Any], config) -> Modality:
     tokens = getattr(config, "tokens", None)
     shape = getattr(config, "data_shape", None)
     name = data_spec.get("modality") or ("smiles" if tokens else "images" if shape and len(shape) == 3 else "vectors")
-    return make_modality(name, shape=shape, tokens=tokens, max_length=getattr(config, "max_length", None))
+    return make_modality(name, shape=shape, tokens=tokens, max_length=getattr(config, "max_length", None),
+                         columns=data_spec.get("columns"), target=data_spec.get("target"))

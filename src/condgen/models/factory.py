@@ -24,6 +24,7 @@ from condgen.models.progan import ProGAN
 from condgen.models.smiles_aae import SmilesAAE
 from condgen.models.smiles_base import SEQUENCE_DATA_OPTIONS
 from condgen.models.smiles_vae import SmilesVAE
+from condgen.models.tvae import TVAE
 from condgen.models.vae import VAE
 from condgen.models.wae import WAE
 from condgen.nn.networks import ImageArchitecture
@@ -81,6 +82,8 @@ RECIPES: dict[str, Recipe] = {
     "smiles-aae": Recipe(SmilesAAE, "SMILES adversarial autoencoder: GRU encoder and decoder, latent discriminator"),
     "charrnn": Recipe(CharRNN, "CharRNN: LSTM language model over SMILES tokens (molecules; no latent space)"),
     "organ": Recipe(ORGAN, "ORGAN: SeqGAN over SMILES with an optional objective reward (logp, qed, sas, tpsa)"),
+    "tvae": Recipe(TVAE, "TVAE: a VAE for tables (mode-specific normalisation, per-column likelihoods); "
+                   "--data adult or a CSV with --target"),
     "gmm": Recipe(GaussianMixtureModel, "Gaussian mixture (full covariances; k by 5-fold cross-validated "
                   "log-likelihood) of vectors, or of a backbone's latents (--latents-of)"),
     "kde": Recipe(KernelDensityModel, "Gaussian kernel density (bandwidth by 5-fold cross-validated "
@@ -110,11 +113,19 @@ def data_options(dataset: LabeledDataset, model_class: type[GenerativeModel]) ->
     if modality not in model_class.modalities:
         wanted = "SMILES (--data moses or a .smi/.csv file)" if model_class.modalities == ("smiles",) else \
             "vectors (for images: fit it on a backbone's latents, --latents-of BACKBONE)" \
-            if model_class.modalities == ("vectors",) else " or ".join(model_class.modalities)
+            if model_class.modalities == ("vectors",) else \
+            "a table (--data adult, or your CSV with --target COLUMN)" if model_class.modalities == ("tables",) \
+            else " or ".join(model_class.modalities)
         raise ConfigError(f"this model needs {wanted}, but {dataset.name} holds {modality}")
     if modality == "smiles":
         return {key: (tuple(dataset.spec[key]) if key == "tokens" else dataset.spec[key])
                 for key in SEQUENCE_DATA_OPTIONS}
+    if modality == "tables":  # each column's mode-specific normalisation, fitted on these rows
+        from condgen.data.table_columns import columns_of
+        from condgen.models.table_transform import fit_layout
+
+        layouts = fit_layout(columns_of(dataset.spec), dataset.data)
+        return {"data_shape": tuple(dataset.example_shape), "columns": tuple(layout.to_dict() for layout in layouts)}
     shape = tuple(int(d) for d in dataset.example_shape)
     is_conv_image = modality == "images" and min(shape[1:]) >= SMALLEST_CONV_SIDE
     options: dict[str, Any] = {"data_shape": shape, "arch": "dcgan" if is_conv_image else "mlp"}
@@ -165,5 +176,5 @@ def option_defaults(name: str) -> dict[str, Any]:
     recipe = RECIPES[check_choice(name, RECIPES, "model")]
     defaults = {f.name: f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
                 for f in fields(recipe.model_class.config_class)
-                if f.name not in ("data_shape", *SEQUENCE_DATA_OPTIONS)}
+                if f.name not in ("data_shape", "columns", *SEQUENCE_DATA_OPTIONS)}
     return {**defaults, **recipe.defaults, **recipe.fixed}

@@ -21,7 +21,8 @@ smiling / eyeglasses / male and sampled with label rows of the training data):
 * a row of samples per family in ``families_faces.png``.
 
 The shipped ``faces-vae``, ``faces-wae`` and ``faces-dcgan`` (trained for longer; their ``TRAINED_WITH.md``) are
-measured the same way as reference rows: the issue's target is the best family's FID at least 3x below the shipped VAE's.
+measured the same way as reference rows: the issue's target is the best family's FID at least 3x below the shipped
+VAE's.
 
 The **plugin** rows: the plugin fitted on each trained backbone of ``--plugin-backbones`` that is present (encoder,
 exact inverse or, for GANs, the shipped ``faces-labeller`` and latent optimisation; a diffusion backbone's latents

@@ -129,3 +129,55 @@ def save_scatter(points: torch.Tensor | np.ndarray, path: str | Path, title: str
     figure.savefig(buffer, format="png")
     atomic_write_bytes(Path(path), buffer.getvalue())
     return Path(path)
+
+
+def _figure_bytes(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def save_captioned_rows(rows: Sequence[Sequence[torch.Tensor]], captions: Sequence[Sequence[str]],
+                        path: str | Path, cell_inches: float = 1.6) -> Path:
+    """Save rows of images (each ``[C, H, W]`` in [-1, 1]; rows may differ in length) with a caption under each
+    — e.g. an original and its counterfactuals with the attributes each one changed."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    width = max(len(row) for row in rows)
+    lines = max(caption.count("\n") + 1 for row in captions for caption in row)
+    figure = Figure(figsize=(cell_inches * width, (cell_inches + 0.16 * lines) * len(rows)), dpi=100)
+    FigureCanvasAgg(figure)
+    for i, (row, texts) in enumerate(zip(rows, captions, strict=True)):
+        for j in range(width):
+            axes = figure.add_subplot(len(rows), width, i * width + j + 1)
+            axes.axis("off")
+            if j < len(row):
+                image = to_uint8_hwc(row[j].unsqueeze(0))[0]
+                axes.imshow(image.squeeze(-1) if image.shape[-1] == 1 else image, cmap="gray",
+                            interpolation="nearest")
+                axes.set_title(texts[j], fontsize=7, y=-0.02 - 0.1 * (texts[j].count("\n") + 1), va="top")
+    figure.tight_layout()
+    atomic_write_bytes(Path(path), _figure_bytes(figure))
+    return Path(path)
+
+
+def save_bar_chart(names: Sequence[str], values: Sequence[float], path: str | Path, xlabel: str,
+                   notes: Sequence[str] | None = None) -> Path:
+    """Save a horizontal bar chart of ``values`` (first name on top), an optional note at each bar's end."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 0.4 * len(names) + 1.2), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    positions = np.arange(len(names))[::-1]
+    axes.barh(positions, values, color="tab:blue")
+    axes.set_yticks(positions, list(names))
+    axes.set_xlim(0, max(1.0, max(values, default=0) * 1.25))
+    axes.set_xlabel(xlabel)
+    for position, value, note in zip(positions, values, notes or [""] * len(names), strict=True):
+        axes.text(value + 0.01, position, f"{value:.2f}  {note}".strip(), va="center", fontsize=8)
+    figure.tight_layout()
+    atomic_write_bytes(Path(path), _figure_bytes(figure))
+    return Path(path)

@@ -3,18 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
-from condgen.cli import app
-
-runner = CliRunner()
-
-
-def invoke(*args, ok: bool = True):
-    result = runner.invoke(app, [str(a) for a in args])
-    if ok:
-        assert result.exit_code == 0, (result.output, result.exception)
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -32,41 +20,41 @@ def people_csv(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def tvae_dir(people_csv, tmp_path_factory):
+def tvae_dir(cli, people_csv, tmp_path_factory):
     out = tmp_path_factory.mktemp("tables") / "tvae"
-    invoke("train", "tvae", "--data", people_csv, "--target", "rich", "--out", out, "--steps", "600",
+    cli("train", "tvae", "--data", people_csv, "--target", "rich", "--out", out, "--steps", "600",
            "--batch-size", "256", "--sample-every", "0", "-o", "latent_dim=8", "-o", "hidden=64")
     return out
 
 
-def test_sample_writes_rows_in_the_tables_own_values(tvae_dir, tmp_path):
-    invoke("sample", tvae_dir, "-n", "200", "--out", tmp_path / "rows.csv")
+def test_sample_writes_rows_in_the_tables_own_values(cli, tvae_dir, tmp_path):
+    cli("sample", tvae_dir, "-n", "200", "--out", tmp_path / "rows.csv")
     rows = pd.read_csv(tmp_path / "rows.csv")
     assert list(rows.columns) == ["age", "job", "hours", "rich"]
     assert set(rows["job"]) <= {"clerk", "manager", "worker"} and set(rows["rich"]) <= {"yes", "no"}
     assert rows["age"].between(20, 64).all() and (rows["age"] == rows["age"].round()).all()
-    refused = invoke("sample", tvae_dir, "--out", tmp_path / "rows.png", ok=False)
+    refused = cli("sample", tvae_dir, "--out", tmp_path / "rows.png", ok=False)
     assert "choose an --out ending in .csv" in str(refused.exception)
 
 
-def test_a_plugin_generates_rows_with_the_asked_values(tvae_dir, tmp_path):
+def test_a_plugin_generates_rows_with_the_asked_values(cli, tvae_dir, tmp_path):
     plugin = tmp_path / "plugin"
-    invoke("plugin", "fit", tvae_dir, "--attrs", "age,job", "--out", plugin)
-    invoke("generate", plugin, "--set", "job=manager", "-n", "100", "--out", tmp_path / "managers.csv")
+    cli("plugin", "fit", tvae_dir, "--attrs", "age,job", "--out", plugin)
+    cli("generate", plugin, "--set", "job=manager", "-n", "100", "--out", tmp_path / "managers.csv")
     managers = pd.read_csv(tmp_path / "managers.csv")
     assert (managers["job"] == "manager").mean() >= 0.8
     assert managers["age"].mean() > 45  # the data's managers are over 45: the plugin keeps that dependence
-    invoke("generate", plugin, "--set", "job=clerk", "--set", "age=30", "-n", "100", "--out", tmp_path / "c.csv")
+    cli("generate", plugin, "--set", "job=clerk", "--set", "age=30", "-n", "100", "--out", tmp_path / "c.csv")
     clerks = pd.read_csv(tmp_path / "c.csv")
     assert (clerks["job"] == "clerk").mean() >= 0.7 and abs(clerks["age"].mean() - 30) < 6
-    bad = invoke("generate", plugin, "--set", "job=pilot", "--out", tmp_path / "x.csv", ok=False)
+    bad = cli("generate", plugin, "--set", "job=pilot", "--out", tmp_path / "x.csv", ok=False)
     assert "not one of the categories clerk, manager, worker" in str(bad.exception)
 
 
-def test_datasets_export_and_list_name_the_tables_and_their_sources(tmp_path):
-    invoke("datasets", "export", "wine", "--out", tmp_path / "wine.csv")
+def test_datasets_export_and_list_name_the_tables_and_their_sources(cli, tmp_path):
+    cli("datasets", "export", "wine", "--out", tmp_path / "wine.csv")
     wine = pd.read_csv(tmp_path / "wine.csv")
     assert len(wine) == 178 and wine.columns[-1] == "cultivar"
-    listing = invoke("datasets").output
+    listing = cli("datasets").output
     for word in ("adult", "german-credit", "compas", "CC BY 4.0", "breast-cancer"):
         assert word in listing

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import warnings
 
+from condgen.cli import explain as _explain
 from condgen.cli import models as _models
 from condgen.cli import molecules as _molecules
 from condgen.cli import plugin as _plugin
@@ -25,6 +26,7 @@ app = App(
 _models.register(app)
 _plugin.register(app)
 _molecules.register(app)
+_explain.register(app)
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:

@@ -85,6 +85,14 @@ class Modality:
         """A user's example file → examples in network form ``[B, …]``."""
         raise NotImplementedError
 
+    def transfer_edit(self, original: Samples, reconstruction: Samples, edited: Samples,
+                      keep: Sequence[str] = ()) -> Samples:
+        """``original`` moved by what an edit changed in the decoding (``edited − reconstruction``), so that what
+        the edit leaves alone stays as the original has it: rows of each ``[B, …]`` in :meth:`outputs`' form.
+        ``keep``: parts that must not move at all (a table's frozen columns)."""
+        original, reconstruction, edited = (torch.as_tensor(x) for x in (original, reconstruction, edited))
+        return original.to(edited) + edited - reconstruction.to(edited)
+
     def measure(self, samples: Samples, names: Sequence[str], classifier=None) -> dict[str, np.ndarray]:
         """Attribute ``names`` of ``samples``: ``{name: float64 [N]}`` (NaN where unmeasurable). Without a
         built-in measure the attribute classifier ``classifier`` (``predict_values``, ``schema``) is used."""
@@ -121,6 +129,10 @@ class ImageModality(Modality):
     def loader_options(self) -> dict[str, Any]:
         _, height, width = self.shape
         return {"size": height} if height == width else {}
+
+    def transfer_edit(self, original: Samples, reconstruction: Samples, edited: Samples,
+                      keep: Sequence[str] = ()) -> Samples:
+        return super().transfer_edit(original, reconstruction, edited).clamp(-1.0, 1.0)
 
     def write(self, samples: Samples, path: str | Path, *, nrow: int | None = None) -> Path:
         from condgen.viz import save_grid, to_uint8_hwc
@@ -245,6 +257,10 @@ class SmilesModality(Modality):
     def concatenate(self, parts: Sequence[Samples]) -> list[str]:
         return [smiles for part in parts for smiles in part]
 
+    def transfer_edit(self, original: Samples, reconstruction: Samples, edited: Samples,
+                      keep: Sequence[str] = ()) -> Samples:
+        raise ConfigError("a molecule cannot be moved by a difference of decodings; its edit is the decoding itself")
+
     def write(self, samples: Samples, path: str | Path, *, nrow: int | None = None) -> Path:
         """One SMILES per line, invalid ones included (validity is part of the result)."""
         path = self.check_path(path)
@@ -315,6 +331,22 @@ class TableModality(Modality):
     def read(self, path: str | Path) -> torch.Tensor:
         """The rows of a CSV naming the table's columns as ``[B, C]`` (a missing target column is NaN)."""
         return parse_rows(self.columns, path)
+
+    def transfer_edit(self, original: Samples, reconstruction: Samples, edited: Samples,
+                      keep: Sequence[str] = ()) -> Samples:
+        """A number column moves by ``edited − reconstruction`` (integers rounded); a categorical one takes the
+        edited category where the edit changed it, else keeps the original's; the columns named in ``keep``
+        stay as they are. A target cell left empty (NaN) stays empty."""
+        original, reconstruction, edited = (torch.as_tensor(x).double() for x in (original, reconstruction, edited))
+        moved = original + edited - reconstruction
+        for j, column in enumerate(self.columns):
+            if column.kind == "categorical":
+                moved[:, j] = torch.where(edited[:, j] != reconstruction[:, j], edited[:, j], original[:, j])
+            elif column.kind == "integer":
+                moved[:, j] = moved[:, j].round()
+            if column.name in keep:
+                moved[:, j] = original[:, j]
+        return moved.float()
 
     def measure(self, samples: Samples, names: Sequence[str], classifier=None) -> dict[str, np.ndarray]:
         rows = torch.as_tensor(samples).double().cpu().numpy()

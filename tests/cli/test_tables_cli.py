@@ -47,6 +47,9 @@ def test_a_plugin_generates_rows_with_the_asked_values(cli, tvae_dir, tmp_path):
     cli("generate", plugin, "--set", "job=clerk", "--set", "age=30", "-n", "100", "--out", tmp_path / "c.csv")
     clerks = pd.read_csv(tmp_path / "c.csv")
     assert (clerks["job"] == "clerk").mean() >= 0.7 and abs(clerks["age"].mean() - 30) < 6
+    cli("plugin", "calibrate", plugin)  # no classifier: the number columns of the decoded rows are read
+    cli("generate", plugin, "--set", "age=50", "-n", "200", "--out", tmp_path / "old.csv")
+    assert abs(pd.read_csv(tmp_path / "old.csv")["age"].mean() - 50) < 3
     bad = cli("generate", plugin, "--set", "job=pilot", "--out", tmp_path / "x.csv", ok=False)
     assert "not one of the categories clerk, manager, worker" in str(bad.exception)
 

@@ -143,8 +143,9 @@ def calibrate_plugin(plugin: Plugin, classifier=None, per_point: int | None = No
                      seed: int = 0, progress: bool = True) -> list[str]:
     """Calibrate the continuous targets of ``plugin`` (set on it; save it after); returns the attributes.
 
-    A molecule plugin is measured by RDKit on its decoded SMILES; another one by ``classifier`` (an attribute
-    classifier that predicts the attributes) on its decoded examples."""
+    A molecule plugin is measured by RDKit on its decoded SMILES, a table plugin by the number columns of its
+    decoded rows; another one by ``classifier`` (an attribute classifier that predicts the attributes) on its
+    decoded examples."""
     from condgen.apps.molecules import calibrate_molecule_plugin, is_molecule_model
 
     per_point = PER_POINT if per_point is None else per_point
@@ -157,11 +158,28 @@ def calibrate_plugin(plugin: Plugin, classifier=None, per_point: int | None = No
         if classifier is not None:
             raise ConfigError("a molecule plugin is measured by RDKit on its decoded SMILES; drop --classifier")
         return calibrate_molecule_plugin(plugin, **options)
+    if classifier is None and getattr(plugin.modality, "name", None) == "tables":
+        return calibrate_table_plugin(plugin, **options)
     if classifier is None:
         raise ConfigError("pass --classifier DIR, an attribute classifier (`condgen classifier train`) that "
                           "measures the continuous attributes of decoded examples")
     check_classifier(classifier)
     return calibrate_with_classifier(plugin, classifier, **options)
+
+
+def calibrate_table_plugin(plugin: Plugin, per_point: int = PER_POINT, points: int = GRID_POINTS, seed: int = 0,
+                           progress: bool = False) -> list[str]:
+    """Calibrate the continuous attributes of a table plugin that are columns of its table, read from the decoded
+    rows themselves (no classifier needed). Returns the calibrated names."""
+    names = [a.name for a in plugin.schema if a.kind == "continuous" and a.name in plugin.modality.column_names]
+    if not names:
+        raise ConfigError(f"the plugin controls no number column of its table (attributes: {plugin.attributes})")
+
+    def measure(z: torch.Tensor) -> dict[str, np.ndarray]:
+        return plugin.modality.measure(plugin.outputs(plugin.decode(z)), names)
+
+    calibrate(plugin, measure, names, per_point=per_point, points=points, seed=seed, progress=progress)
+    return names
 
 
 def calibrate_with_classifier(plugin: Plugin, classifier, per_point: int = PER_POINT, points: int = GRID_POINTS,

@@ -114,3 +114,36 @@ def test_faces_counterfactuals_of_a_condgen_classifier(cli, tmp_path):
     wrong = cli("explain", "faces-plugin", "--classifier", "faces-oracle", "--index", "0", "--out",
                    tmp_path / "x.png", ok=False)
     assert "say which one to explain with --attribute" in str(wrong.exception)
+
+
+def test_faces_counterfactuals_of_an_onnx_classifier(cli, tmp_path):
+    """A user's torch classifier exported to ONNX (here the oracle's hat read-out): one float input of images."""
+    import warnings
+
+    import torch
+
+    import condgen
+
+    oracle = condgen.load("faces-oracle").eval()
+    column = oracle.schema.names.index("hat")
+
+    class HatProbability(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.oracle = oracle
+
+        def forward(self, x):
+            p = torch.sigmoid(self.oracle.head_outputs(x)[:, column])
+            return torch.stack([1 - p, p], dim=1)
+
+    with warnings.catch_warnings():  # the legacy exporter's deprecation and tracer notices
+        warnings.simplefilter("ignore")
+        torch.onnx.export(HatProbability(), torch.zeros(1, 3, 32, 32), str(tmp_path / "hat.onnx"),
+                          input_names=["images"], output_names=["probabilities"],
+                          dynamic_axes={"images": {0: "n"}, "probabilities": {0: "n"}}, dynamo=False)
+    indices = [arg for i in range(4) for arg in ("--index", str(i))]
+    cli("explain", "faces-plugin", "--classifier", tmp_path / "hat.onnx", *indices, "-k", "1", "--out",
+        tmp_path / "cf.png", "--json", tmp_path / "cf.json")
+    record = json.loads((tmp_path / "cf.json").read_text())
+    assert record["classes"] == ["0", "1"] and record["validity"] >= 0.75
+    assert all("hat" in cf["changes"] for q in record["queries"] for cf in q["counterfactuals"] if cf["valid"])

@@ -8,14 +8,14 @@
   of shape ``[N, C]``; skl2onnx's ZipMap output (a list of ``{class: probability}``) names the classes too.
 * a condgen **attribute classifier** directory (``condgen classifier train``) and one of its binary or
   categorical attributes: the probabilities of that attribute's values.
-* in Python, any callable returning probabilities ``[N, C]`` (a ``torch.nn.Module`` makes the search
-  gradient-based).
+* in Python, any callable returning probabilities ``[N, C]`` of samples in network form. (For the gradient
+  variant, pass a ``torch.nn.Module`` to :func:`condgen.apps.counterfactuals.find_counterfactuals` itself.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,6 @@ PROBABILITY_NAMES = ("probabilities", "output_probability", "probability", "prob
 class ExplainedClassifier:
     """Calling it gives ``float64 [N, C]`` probabilities of samples in the modality's form; ``classes`` names the
     columns (learnt from the first call where only the output names them: ZipMap keys, else ``"0"``, ``"1"``, …).
-    ``module``: the differentiable torch function of network-form samples, where there is one.
 
     ``probabilities(samples)`` returns the array and, when the output names them, the class names.
     """
@@ -39,7 +38,6 @@ class ExplainedClassifier:
     probabilities: Callable[[object], tuple[np.ndarray, tuple[str, ...] | None]]
     classes: tuple[str, ...]
     description: str
-    module: torch.nn.Module | None = field(default=None, repr=False)
 
     def __call__(self, samples) -> np.ndarray:
         array, names = self.probabilities(samples)
@@ -62,7 +60,7 @@ class ExplainedClassifier:
 
 def load_classifier(spec, modality, attribute: str | None = None) -> ExplainedClassifier:
     """The classifier ``spec`` names for examples of ``modality``: an ``.onnx`` path, a condgen classifier
-    directory (with ``attribute``, the one it explains), or a callable / ``torch.nn.Module``."""
+    directory (with ``attribute``, the one it explains), or a callable."""
     if isinstance(spec, ExplainedClassifier):
         return spec
     if callable(spec) and not isinstance(spec, str | Path):
@@ -77,14 +75,13 @@ def load_classifier(spec, modality, attribute: str | None = None) -> ExplainedCl
 
 def python_classifier(function: Callable, modality) -> ExplainedClassifier:
     """A Python callable over samples in network form; its class count is learnt from its first call."""
-    module = function if isinstance(function, torch.nn.Module) else None
 
     def probabilities(samples):
         with torch.no_grad():
             output = function(torch.as_tensor(samples))
         return _as_probabilities(output, "the classifier")
 
-    return ExplainedClassifier(probabilities, (), "the given classifier", module)
+    return ExplainedClassifier(probabilities, (), "the given classifier")
 
 
 def condgen_classifier(spec: str | Path, attribute: str | None) -> ExplainedClassifier:

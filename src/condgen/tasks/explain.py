@@ -22,10 +22,9 @@ from condgen.apps.classifier_adapters import ExplainedClassifier, load_classifie
 from condgen.apps.counterfactuals import AttributeEffect, CounterfactualSet, find_counterfactuals, rank_attributes
 from condgen.data import load_from_spec
 from condgen.errors import ConfigError
+from condgen.evaluation.report import HELD_OUT_SEED  # held-out draws of a built-in image set: never a training face
 from condgen.plugin.plugin import Plugin
 
-#: Held-out draws of a built-in generated image set (the evaluation protocol's seed: never a training face).
-HELD_OUT_SEED = 10_007
 #: Examples a ranking is measured on unless told otherwise.
 RANK_EXAMPLES = 100
 

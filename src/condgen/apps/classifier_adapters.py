@@ -189,12 +189,11 @@ def _probability_output(session, path: Path) -> str:
 
 def _onnx_classes(session, output: str, modality, path: Path) -> tuple[str, ...]:
     """Class names: ZipMap's keys, else the target column's categories when the count matches, else indices."""
-    kind = next(o.type for o in session.get_outputs() if o.name == output)
-    target = next((c for c in getattr(modality, "columns", ()) if c.name == getattr(modality, "target", None)), None)
-    width = next(o.shape for o in session.get_outputs() if o.name == output)
-    count = width[1] if "map" not in kind and isinstance(width[1], int) else None
-    if "map" in kind:
+    found = next(o for o in session.get_outputs() if o.name == output)
+    if "map" in found.type:
         return ()  # the map's keys name them: learnt from the first result
+    count = found.shape[1] if isinstance(found.shape[1], int) else None
+    target = next((c for c in getattr(modality, "columns", ()) if c.name == getattr(modality, "target", None)), None)
     if target is not None and target.kind == "categorical" and count in (None, len(target.categories)):
         return target.categories
     if count is None:

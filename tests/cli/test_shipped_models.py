@@ -65,16 +65,16 @@ def test_edit_makes_held_out_faces_smile_and_keeps_the_rest(oracle, tmp_path):
 
 def test_a_molecule_plugin_gives_the_same_smiles_in_python_and_on_the_command_line(tmp_path):
     plugin = condgen.load("zinc-vae")
-    in_python = plugin.sample(500, {"logp": 3.0}, generator=torch.Generator().manual_seed(0))
-    invoke("mol", "sample", "zinc-vae", "--target", "logp=3.0", "-n", 500, "--seed", 0, "--out", tmp_path / "mol.smi")
-    invoke("generate", "zinc-vae", "--set", "logp=3.0", "-n", 500, "--seed", 0, "--out", tmp_path / "gen.smi")
+    in_python = plugin.sample(200, {"logp": 3.0}, generator=torch.Generator().manual_seed(0))
+    invoke("mol", "sample", "zinc-vae", "--target", "logp=3.0", "-n", 200, "--seed", 0, "--out", tmp_path / "mol.smi")
+    invoke("generate", "zinc-vae", "--set", "logp=3.0", "-n", 200, "--seed", 0, "--out", tmp_path / "gen.smi")
     assert (tmp_path / "mol.smi").read_text().splitlines() == in_python
     assert (tmp_path / "gen.smi").read_text().splitlines() == in_python
     from rdkit import Chem
     from rdkit.Chem import Crippen
 
     values = [Crippen.MolLogP(mol) for s in in_python if (mol := Chem.MolFromSmiles(s)) is not None]
-    assert len(values) >= 400 and abs(np.mean(values) - 3.0) < 0.5
+    assert len(values) >= 160 and abs(np.mean(values) - 3.0) < 0.5
 
 
 def test_a_molecule_plugin_edits_molecules_towards_the_target_and_reconstructs_them(tmp_path):

@@ -13,7 +13,7 @@ EXPECTED_NAMES |= {"progan"}  # progressive growing (models/progan.py)
 EXPECTED_NAMES |= {"gmm", "kde"}  # closed-form densities of vectors (models/gmm.py, models/kde.py)
 EXPECTED_NAMES |= {"sagan"}  # GAN with self-attention, spectral norm, hinge loss, TTUR (models/gan.py)
 EXPECTED_NAMES |= {"ddpm", "ddim", "cdiffusion"}  # diffusion (models/diffusion.py, models/conditional_diffusion.py)
-EXPECTED_NAMES |= {"tvae"}  # tables (models/tvae.py)
+EXPECTED_NAMES |= {"tvae", "ctgan"}  # tables (models/tvae.py, models/ctgan.py)
 
 
 def test_every_cli_name_is_described_and_every_kind_registered():

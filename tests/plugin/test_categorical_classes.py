@@ -48,7 +48,7 @@ def per_class_accuracy(data_name: str, mixing: str, **load_options) -> list[floa
     backbone = pca_backbone(images, 24)
     judge = SVC(gamma="scale").fit(images.flatten(1).numpy(), labels.numpy())
     plugin = fit_plugin(backbone, dataset, [name], config=PluginConfig(hidden=128, mixing=mixing),
-                        train_config=TrainConfig(steps=1500, batch_size=128, seed=0, progress=False))
+                        train_config=TrainConfig(steps=800, batch_size=128, seed=0, progress=False))
     generator = torch.Generator().manual_seed(1)
     accuracies = []
     with torch.no_grad():

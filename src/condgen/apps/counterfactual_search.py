@@ -147,16 +147,18 @@ class Evaluator:
         self.order = {name: i for i, name in enumerate(plugin.attributes)}
         self._target_coordinates: dict[Change, torch.Tensor] = {}
 
-    def _outputs(self, z: torch.Tensor, queries: Sequence[int]) -> Any:
-        return self.anchored(self.plugin.outputs(self.plugin.decode(z, generator=self.generator)), queries)
+    def _outputs(self, z: torch.Tensor, candidates: Sequence[Candidate]) -> Any:
+        return self.anchored(self.plugin.outputs(self.plugin.decode(z, generator=self.generator)), candidates)
 
-    def anchored(self, decoded: Any, queries: Sequence[int]) -> Any:
-        """Decodings of the candidates of ``queries`` (one per row), moved onto the originals when anchored."""
+    def anchored(self, decoded: Any, candidates: Sequence[Candidate]) -> Any:
+        """Decodings of ``candidates`` (one per row), moved onto their queries' originals when anchored (the
+        attributes each one changes always move)."""
         if self.anchors is None:
             return decoded
         originals, reconstructions, frozen = self.anchors
-        return self.plugin.modality.transfer_edit(originals[list(queries)], reconstructions[list(queries)], decoded,
-                                                  keep=frozen)
+        queries = [c.query for c in candidates]
+        return self.plugin.modality.transfer_edit(originals[queries], reconstructions[queries], decoded, keep=frozen,
+                                                  set_parts=[[name for name, _ in c.changes] for c in candidates])
 
     def canonical(self, changes) -> tuple[Change, ...]:
         """``changes`` in schema order (so that equal sets compare equal)."""
@@ -180,12 +182,12 @@ class Evaluator:
         residual = None if self.residual is None else self.residual[[c.query for c in candidates]]
         return self.plugin.latents_from(self.plugin.flow.inverse(self.coordinates(candidates))[0], residual)
 
-    def examples(self, z: torch.Tensor, queries: Sequence[int]) -> tuple[Any, np.ndarray]:
-        """The examples of latents ``z [N, D]`` (candidates of ``queries``) in the modality's form, and their class
+    def examples(self, z: torch.Tensor, candidates: Sequence[Candidate]) -> tuple[Any, np.ndarray]:
+        """The examples of latents ``z [N, D]`` (of ``candidates``) in the modality's form, and their class
         probabilities ``[N, C]``."""
-        queries = list(queries)
+        candidates = list(candidates)
         return decode_examples(self.plugin, z, self.classify, self.generator,
-                               transfer=lambda rows, decoded: self.anchored(decoded, queries[rows]))
+                               transfer=lambda rows, decoded: self.anchored(decoded, candidates[rows]))
 
     @torch.no_grad()
     def evaluate(self, candidates: Sequence[Candidate]) -> None:
@@ -194,7 +196,7 @@ class Evaluator:
             return
         parts = over_slices(len(candidates), EVALUATION_BATCH,
                             lambda part: self.classify(self._outputs(self.latents(candidates[part]),
-                                                                     [c.query for c in candidates[part]])),
+                                                                     candidates[part])),
                             self.progress,
                             "counterfactuals")
         probabilities = np.concatenate(parts)

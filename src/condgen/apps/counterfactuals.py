@@ -121,7 +121,8 @@ def find_counterfactuals(plugin: Plugin, z: torch.Tensor, probabilities: Classif
                          decrease: Iterable[str] = (), max_changes: int = 3,
                          continuous_grid: Sequence[float] = CONTINUOUS_GRID, beam_width: int = BEAM_WIDTH,
                          style_steps: int = 0, method: str = "auto", generator: torch.Generator | None = None,
-                         progress: bool = False, originals: Any = None) -> list[CounterfactualSet]:
+                         progress: bool = False, originals: Any = None,
+                         keep: Iterable[str] = ()) -> list[CounterfactualSet]:
     """Up to ``k`` diverse counterfactuals of each of the ``B`` examples with latents ``z [B, D]``.
 
     Args:
@@ -144,6 +145,8 @@ def find_counterfactuals(plugin: Plugin, z: torch.Tensor, probabilities: Classif
             them rather than their reconstructions, and a counterfactual is the original moved by what the edit
             changes in the decoding (:meth:`~condgen.data.modality.Modality.transfer_edit`: a table's untouched
             columns stay as they were). Not for the gradient method.
+        keep: with ``originals``, parts of the original that stay as they are besides the frozen attributes (a
+            table's columns: those outside the plugin's attributes, for counterfactuals that change only them).
 
     Returns one :class:`CounterfactualSet` per query. Each counterfactual is decoded and classified again before it
     is returned, and its ``valid`` flag is that check.
@@ -157,7 +160,7 @@ def find_counterfactuals(plugin: Plugin, z: torch.Tensor, probabilities: Classif
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
     if gradient and originals is not None:
         raise ConfigError("anchoring counterfactuals on the originals works with the search method, not gradients")
-    problem = _prepare(plugin, z, probabilities, target_class, options, generator, progress, originals)
+    problem = _prepare(plugin, z, probabilities, target_class, options, generator, progress, originals, keep)
     evaluator, queries = problem.evaluator, problem.queries
     if gradient:
         found = gradient_search(evaluator, queries, options, probabilities, generator)
@@ -184,14 +187,14 @@ def rank_attributes(plugin: Plugin, z: torch.Tensor, probabilities: Classifier, 
                     *, margin: float = 0.1, freeze: Iterable[str] = (), increase: Iterable[str] = (),
                     decrease: Iterable[str] = (), continuous_grid: Sequence[float] = CONTINUOUS_GRID,
                     generator: torch.Generator | None = None, progress: bool = False,
-                    originals: Any = None) -> list[AttributeEffect]:
+                    originals: Any = None, keep: Iterable[str] = ()) -> list[AttributeEffect]:
     """The effect of each attribute not frozen, changed alone, on the examples ``z [B, D]`` that the classifier puts
     outside the target class (options as in :func:`find_counterfactuals`), most decisive first: by flip rate, then
-    by mean probability change (``originals``: anchored as in :func:`find_counterfactuals`). An example where an
-    attribute has no candidate value counts as no flip, no change."""
+    by mean probability change (``originals``, ``keep``: anchored as in :func:`find_counterfactuals`). An example
+    where an attribute has no candidate value counts as no flip, no change."""
     options = _options(plugin, 1, margin, freeze, increase, decrease, 1, continuous_grid, 1, 0)
     generator = generator if generator is not None else torch.Generator().manual_seed(0)
-    problem = _prepare(plugin, z, probabilities, target_class, options, generator, progress, originals)
+    problem = _prepare(plugin, z, probabilities, target_class, options, generator, progress, originals, keep)
     evaluator, queries = problem.evaluator, problem.queries
     if not queries:
         raise DataError("the classifier puts every example in the target class already; pass examples outside it")
@@ -277,7 +280,7 @@ class _Problem:
 
 
 def _prepare(plugin: Plugin, z: torch.Tensor, probabilities: Classifier, target_class, options: SearchOptions,
-             generator: torch.Generator, progress: bool, originals: Any = None) -> _Problem:
+             generator: torch.Generator, progress: bool, originals: Any = None, keep: Iterable[str] = ()) -> _Problem:
     """Decode and classify the examples (the real ``originals``, when given: counterfactuals are then anchored on
     them), check the targets, and list the queries with their candidate values."""
     z = torch.as_tensor(z)
@@ -290,7 +293,7 @@ def _prepare(plugin: Plugin, z: torch.Tensor, probabilities: Classifier, target_
     if originals is not None:
         if len(originals) != len(z):
             raise DataError(f"{len(originals)} originals for {len(z)} latents")
-        anchors = (originals, decoded, tuple(options.freeze))
+        anchors = (originals, decoded, (*options.freeze, *keep))
         original_probabilities = classify(originals)
     else:
         originals = decoded
@@ -327,7 +330,7 @@ def _checked(plugin: Plugin, evaluator: Evaluator, chosen: list[Candidate],
     if not chosen:
         return {}
     latents = torch.cat(over_slices(len(chosen), EVALUATION_BATCH, lambda part: evaluator.latents(chosen[part])))
-    examples, probabilities = evaluator.examples(latents, [c.query for c in chosen])
+    examples, probabilities = evaluator.examples(latents, chosen)
     targets = evaluator.targets[[c.query for c in chosen]]
     margins = target_margins(probabilities, targets)
     current = {query.index: query.current for query in queries}

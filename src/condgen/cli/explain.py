@@ -39,6 +39,9 @@ def explain(
     anchored: Annotated[bool, typer.Option("--anchored/--decoded", help="a counterfactual is the example moved by "
                                            "what the edit changes in its decoding (default; a table's other "
                                            "columns stay as they are), or the decoding itself")] = True,
+    moves: Annotated[str, typer.Option(help="anchored tables: 'attributes' changes only the plugin's attribute "
+                                            "columns; 'coupled' also moves the columns the edit moves in the "
+                                            "decoding (those that go with the attributes)")] = "attributes",
 ) -> None:
     """Counterfactuals: the fewest attribute changes (through the plugin) that flip a classifier's decision."""
     import torch
@@ -74,7 +77,8 @@ def explain(
     result = explain_examples(plugin, classifier, examples, target_class=target_class, k=k, margin=margin,
                               freeze=names(freeze), increase=names(increase),
                               decrease=names(decrease), max_changes=max_changes, attribute=attribute,
-                              rank_examples=rank_examples, anchored=anchored, progress=True)
+                              rank_examples=rank_examples, anchored=anchored, moves=moves,
+                              progress=True)
     written = (write_table_counterfactuals(plugin, result, path) if modality.name == "tables"
                else write_image_counterfactuals(result, path))
     record = explanation_record(result, str(plugin_dir), classifier, getattr(modality, "columns", None))

@@ -25,7 +25,8 @@ from condgen.cli.common import (
 DATA_HELP = "built-in data set name (see `condgen datasets`) or a path to your own data"
 
 
-datasets_app = App(help="The built-in data sets: list them (no subcommand), or export a table as a CSV.",
+datasets_app = App(help="The built-in data sets: list them (no subcommand), or export one (a table as CSV, images "
+                        "as a folder).",
                    invoke_without_command=True)
 
 
@@ -51,15 +52,21 @@ def datasets(context: typer.Context) -> None:
 @datasets_app.command("export")
 def export_dataset(
     name: Annotated[str, typer.Argument(help="a built-in table (adult, german-credit, compas, breast-cancer, "
-                                             "wine, diabetes)")],
-    out_path: Annotated[Path, typer.Option("--out", help="the CSV to write")],
-    split: Annotated[str, typer.Option(help="train, test (the held-out rows) or all")] = "all",
+                                             "wine, diabetes) or image set (faces, shapes, digits, ...)")],
+    out_path: Annotated[Path, typer.Option("--out", help="the CSV to write (a table) or a new folder (images: "
+                                                         "img/*.png + attributes.csv)")],
+    split: Annotated[str, typer.Option(help="tables: train, test (the held-out rows) or all")] = "all",
+    number: Annotated[int | None, typer.Option("--number", "-n", help="image sets: examples to generate")] = None,
+    size: Annotated[int | None, typer.Option(help="image sets: image side in pixels")] = None,
+    seed: Annotated[int, typer.Option(help="image sets: generation seed (the data seed 0 trained the shipped "
+                                           "models)")] = 0,
 ) -> None:
-    """Write a built-in table as condgen reads it (its own column names and values, the target column last)."""
-    from condgen.tasks.datasets import export_table
+    """Write a built-in set as condgen reads it back: a table as a CSV (its own column names and values, the target
+    column last), an image set as an image folder whose attributes.csv can take a label column of your own."""
+    from condgen.tasks.datasets import export_dataset as export
 
-    path, rows = export_table(name, out_path, split=split)
-    console.print(f"wrote {path} ({rows:,} rows)")
+    path, rows = export(name, out_path, split=split, n=number, size=size, seed=seed)
+    console.print(f"wrote {path} ({rows:,} {'rows' if path.suffix else 'images'})")
 
 
 def list_models(
@@ -92,7 +99,7 @@ def train(
                                                "realnvp, glow; densities of vectors (or of a backbone's latents, "
                                                "--latents-of): gmm, kde; for SMILES (--data moses or a .smi/.csv "
                                                "file): charrnn, smiles-vae, smiles-aae, organ; for tables "
-                                               "(--data adult, or a CSV with --target): tvae")],
+                                               "(--data adult, or a CSV with --target): tvae, ctgan")],
     data: Annotated[str, typer.Option("--data", help=DATA_HELP)],
     out_dir: Annotated[Path, typer.Option("--out", help="directory that becomes the model artifact")],
     steps: Annotated[int, typer.Option(help="optimisation steps")] = 5000,
@@ -165,7 +172,8 @@ def sample(
                                                                 ".png scatter plot next to it)")] = None,
     seed: Annotated[int, typer.Option(help="sampling seed")] = 0,
     set_: Annotated[list[str] | None, typer.Option("--set", metavar="ATTR=VALUE", help="conditional models: an "
-                                                   "attribute's value, repeatable")] = None,
+                                                   "attribute's value, repeatable; ctgan: one category of one "
+                                                   "column, e.g. --set job=clerk")] = None,
 ) -> None:
     """Draw samples from a trained model and write them (PNG grid, SMILES file or table)."""
     from condgen.tasks.training import load_model, sample_model

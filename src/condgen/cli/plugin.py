@@ -197,7 +197,7 @@ def edit(
 
 
 def evaluate(
-    plugin_dir: Annotated[str, typer.Argument(help="plugin directory")],
+    plugin_dir: Annotated[str, typer.Argument(help="plugin directory, or a table model (tvae, …) or table plugin")],
     json_path: Annotated[Path, typer.Option("--json", help="report to write")] = Path("report.json"),
     baselines: Annotated[bool, typer.Option(help="also fit latent directions and train CVAE/CGAN")] = False,
     oracle: Annotated[str | None, typer.Option(help="oracle classifier directory (default: the shipped oracle "
@@ -206,11 +206,32 @@ def evaluate(
     baseline_steps: Annotated[int, typer.Option(help="training steps of the CVAE/CGAN baselines")] = 3000,
     n_edit: Annotated[int, typer.Option(help="held-out images edited per attribute")] = 300,
     n_generate: Annotated[int, typer.Option(help="samples per requested attribute value")] = 250,
+    data: Annotated[str | None, typer.Option(help="tables: the table whose held-out split (split=test) the rows "
+                                                  "are scored against, a built-in name or a CSV with the model's "
+                                                  "columns (default: the model's own)")] = None,
+    seed: Annotated[int, typer.Option(help="tables: seed of the rows drawn (and of the detection folds)")] = 0,
 ) -> None:
-    """Judge a plugin (and, with --baselines, the alternatives) with an independent oracle."""
-    from condgen.cli.report import print_report
+    """Judge a plugin (and, with --baselines, the alternatives) with an independent oracle; a table model: score as
+    many rows as the held-out split holds against it with SDMetrics (shapes, pair trends, detection, TSTR)."""
+    from condgen.errors import ConfigError
     from condgen.io import atomic_write_json
-    from condgen.tasks.evaluate import evaluate_plugin_dir
+    from condgen.tasks.evaluate import evaluate_plugin_dir, evaluate_table_model, is_table_artifact
+
+    if is_table_artifact(plugin_dir):
+        from condgen.cli.report import print_table_quality
+
+        if baselines or oracle:
+            raise ConfigError("--baselines and --oracle judge image plugins; a table model is scored against its "
+                              "held-out rows with SDMetrics")
+        report = evaluate_table_model(plugin_dir, data=data, seed=seed)
+        atomic_write_json(json_path, report)
+        print_table_quality(report)
+        console.print(f"wrote {json_path}")
+        return
+    if data is not None:
+        raise ConfigError("--data chooses the held-out table of a table model; an image plugin is judged on its "
+                          "own data")
+    from condgen.cli.report import print_report
 
     report = evaluate_plugin_dir(plugin_dir, baselines=baselines, oracle_dir=oracle,
                                  baseline_steps=baseline_steps, n_edit=n_edit, n_generate=n_generate)

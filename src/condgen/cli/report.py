@@ -1,4 +1,5 @@
-"""Printing the attribute-control report of ``condgen evaluate`` and ``condgen demo``."""
+"""Printing the attribute-control report of ``condgen evaluate`` and ``condgen demo``, and the table-quality report
+of ``condgen evaluate`` on a table model."""
 
 from __future__ import annotations
 
@@ -35,6 +36,35 @@ def print_report(report: dict[str, Any]) -> None:
     accuracy = ", ".join(f"{k} {v:.3f}" for k, v in report["oracle_accuracy"].items())
     source = report["setup"]["oracle"].get("source")
     out.print(f"oracle{f' ({source})' if source else ''} held-out accuracy: {accuracy}")
+
+
+def print_table_quality(report: dict[str, Any]) -> None:
+    """The SDMetrics scores of a table model's rows (1 = best; TSTR next to the same classifier trained on the real
+    training rows), then each column's shape score."""
+    setup, rows, trends, tstr = report["setup"], report["rows"], report["column_pair_trends"], report["tstr"]
+    table = Table(title=f"{setup['model']}: {rows['synthetic']:,} synthetic rows against the {rows['real']:,} "
+                        f"held-out rows of {setup['data']} (SDMetrics; 1 = best)")
+    for column in ("measure", "synthetic", "real train", "what it compares"):
+        table.add_column(column, justify="right" if column in ("synthetic", "real train") else "left")
+    skipped = f"; {len(trends['incomputable'])} pairs incomputable" if trends["incomputable"] else ""
+    table.add_row("column shapes", f"{report['column_shapes']['mean']:.3f}", "",
+                  "each column's distribution: KSComplement (numbers), TVComplement (categories); mean")
+    table.add_row("column-pair trends", f"{trends['mean']:.3f}", "", f"{len(trends['pairs'])} pairs: Correlation"
+                  f"Similarity (two numbers), ContingencySimilarity (with a category); mean{skipped}")
+    table.add_row("detection", f"{report['detection']['score']:.3f}", "",
+                  "LogisticDetection: 1 = a logistic regression cannot tell the rows from real ones")
+    if tstr is not None:
+        for measure in ("r2",) if tstr["task"] == "regression" else ("accuracy", "f1"):
+            real = "" if tstr["real"] is None else f"{tstr['real'][measure]:.3f}"
+            what = tstr["f1"] if measure == "f1" else measure
+            table.add_row(f"TSTR {measure}", f"{tstr['synthetic'][measure]:.3f}", real,
+                          f"predicting {tstr['target']} of the held-out rows ({what}), trained on those rows")
+    out.print(table)
+    shapes = ", ".join(f"{name} {entry['score']:.3f}" for name, entry in report["column_shapes"]["columns"].items())
+    out.print(f"column shapes: {shapes}", highlight=False)
+    if setup.get("held_out_seen_in_training"):
+        console.print("warning: the model was trained on all rows of its table, so its held-out split is not unseen",
+                      highlight=False)
 
 
 def format_phases(phases: dict[str, float]) -> str:

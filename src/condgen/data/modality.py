@@ -86,10 +86,11 @@ class Modality:
         raise NotImplementedError
 
     def transfer_edit(self, original: Samples, reconstruction: Samples, edited: Samples,
-                      keep: Sequence[str] = ()) -> Samples:
+                      keep: Sequence[str] = (), set_parts: Sequence[Sequence[str]] | None = None) -> Samples:
         """``original`` moved by what an edit changed in the decoding (``edited − reconstruction``), so that what
         the edit leaves alone stays as the original has it: rows of each ``[B, …]`` in :meth:`outputs`' form.
-        ``keep``: parts that must not move at all (a table's frozen columns)."""
+        ``keep``: parts that must not move at all (a table's frozen columns); ``set_parts``: per row, the parts
+        the edit sets (a table's columns of the attributes changed), which always move."""
         original, reconstruction, edited = (torch.as_tensor(x) for x in (original, reconstruction, edited))
         return original.to(edited) + edited - reconstruction.to(edited)
 
@@ -131,7 +132,7 @@ class ImageModality(Modality):
         return {"size": height} if height == width else {}
 
     def transfer_edit(self, original: Samples, reconstruction: Samples, edited: Samples,
-                      keep: Sequence[str] = ()) -> Samples:
+                      keep: Sequence[str] = (), set_parts: Sequence[Sequence[str]] | None = None) -> Samples:
         return super().transfer_edit(original, reconstruction, edited).clamp(-1.0, 1.0)
 
     def write(self, samples: Samples, path: str | Path, *, nrow: int | None = None) -> Path:
@@ -258,7 +259,7 @@ class SmilesModality(Modality):
         return [smiles for part in parts for smiles in part]
 
     def transfer_edit(self, original: Samples, reconstruction: Samples, edited: Samples,
-                      keep: Sequence[str] = ()) -> Samples:
+                      keep: Sequence[str] = (), set_parts: Sequence[Sequence[str]] | None = None) -> Samples:
         raise ConfigError("a molecule cannot be moved by a difference of decodings; its edit is the decoding itself")
 
     def write(self, samples: Samples, path: str | Path, *, nrow: int | None = None) -> Path:
@@ -333,12 +334,21 @@ class TableModality(Modality):
         return parse_rows(self.columns, path)
 
     def transfer_edit(self, original: Samples, reconstruction: Samples, edited: Samples,
-                      keep: Sequence[str] = ()) -> Samples:
-        """A number column moves by ``edited − reconstruction`` (integers rounded); a categorical one takes the
-        edited category where the edit changed it, else keeps the original's; the columns named in ``keep``
-        stay as they are. A target cell left empty (NaN) stays empty."""
+                      keep: Sequence[str] = (), set_parts: Sequence[Sequence[str]] | None = None) -> Samples:
+        """A categorical column takes the edited category where the edit changed it, else keeps the original's. A
+        number column moves by ``edited − reconstruction`` (integers rounded) where the edit sets it (``set_parts``:
+        per row, the columns of the attributes changed) or where that shift is larger than the decoding's own error
+        on the example, ``|original − reconstruction|`` — a smaller ripple is reconstruction noise, not a change the
+        edit makes. The columns named in ``keep`` stay as they are. A target cell left empty (NaN) stays empty."""
         original, reconstruction, edited = (torch.as_tensor(x).double() for x in (original, reconstruction, edited))
-        moved = original + edited - reconstruction
+        shift = edited - reconstruction
+        moving = shift.abs() > (original - reconstruction).abs()
+        if set_parts is not None:
+            for row, names in enumerate(set_parts):
+                for name in names:
+                    if name in self.column_names:
+                        moving[row, self.column_names.index(name)] = True
+        moved = torch.where(moving, original + shift, original)
         for j, column in enumerate(self.columns):
             if column.kind == "categorical":
                 moved[:, j] = torch.where(edited[:, j] != reconstruction[:, j], edited[:, j], original[:, j])

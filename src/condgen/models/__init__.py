@@ -1,7 +1,7 @@
 """Generative model families, one file each: VAE / β-VAE, WAE, AAE, GANs (NS, LS, WGAN, WGAN-GP,
 hinge), diffusion (DDPM / DDIM), the conditional baselines CVAE, CGAN and classifier-free-guided
-diffusion, the image flows RealNVP and Glow, the densities GMM and KDE, the SMILES models CharRNN,
-SMILES VAE / AAE and ORGAN, and the attribute classifier.
+diffusion, the image flows RealNVP and Glow, the densities GMM and KDE, the table models TVAE and
+CTGAN, the SMILES models CharRNN, SMILES VAE / AAE and ORGAN, and the attribute classifier.
 
 >>> from condgen.data import load_dataset
 >>> from condgen.models import build_model
@@ -42,6 +42,7 @@ _EXPORTS = {
     "DensityModel": "density", "GaussianMixtureModel": "gmm", "GMMConfig": "gmm",
     "KernelDensityModel": "kde", "KDEConfig": "kde",
     "TVAE": "tvae", "TVAEConfig": "tvae",
+    "CTGAN": "ctgan", "CTGANConfig": "ctgan",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -76,6 +76,11 @@ class TrainableModule(nn.Module):
         """Scalar loss for ``group`` on ``batch`` and a dict of values to log."""
         raise NotImplementedError
 
+    def set_training_data(self, dataset) -> None:
+        """Hook the engine calls once before the first step (and again when resuming) with the training data
+        set. Models that draw their own training rows keep what they need here (CTGAN's training-by-sampling:
+        :mod:`condgen.models.ctgan_sampling`); by default it does nothing."""
+
     def after_optimizer_step(self, group: str) -> None:
         """Hook after ``group``'s optimiser stepped (e.g. WGAN weight clipping)."""
 

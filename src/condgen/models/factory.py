@@ -12,6 +12,7 @@ from condgen.models.base import GenerativeModel
 from condgen.models.cgan import CGAN
 from condgen.models.charrnn import CharRNN
 from condgen.models.conditional_diffusion import ConditionalDiffusion
+from condgen.models.ctgan import CTGAN
 from condgen.models.cvae import CVAE
 from condgen.models.diffusion import GaussianDiffusion
 from condgen.models.gan import GAN
@@ -84,6 +85,8 @@ RECIPES: dict[str, Recipe] = {
     "organ": Recipe(ORGAN, "ORGAN: SeqGAN over SMILES with an optional objective reward (logp, qed, sas, tpsa)"),
     "tvae": Recipe(TVAE, "TVAE: a VAE for tables (mode-specific normalisation, per-column likelihoods); "
                    "--data adult or a CSV with --target"),
+    "ctgan": Recipe(CTGAN, "CTGAN: a conditional GAN for tables (mode-specific normalisation, training-by-sampling, "
+                    "PacGAN critic, WGAN-GP); --batch-size a multiple of pac=10, e.g. 500"),
     "gmm": Recipe(GaussianMixtureModel, "Gaussian mixture (full covariances; k by 5-fold cross-validated "
                   "log-likelihood) of vectors, or of a backbone's latents (--latents-of)"),
     "kde": Recipe(KernelDensityModel, "Gaussian kernel density (bandwidth by 5-fold cross-validated "

@@ -59,34 +59,51 @@ def held_out_examples(plugin: Plugin, indices: Sequence[int]) -> torch.Tensor:
 def explain(plugin: Plugin, classifier, examples: torch.Tensor, *, target_class: str | None = None, k: int = 4,
             margin: float = 0.1, freeze: Sequence[str] = (), increase: Sequence[str] = (),
             decrease: Sequence[str] = (), max_changes: int = 3, attribute: str | None = None,
-            rank_examples: torch.Tensor | None = None, anchored: bool = True, progress: bool = False) -> Explanation:
+            rank_examples: torch.Tensor | None = None, anchored: bool = True, moves: str = "attributes",
+            progress: bool = False) -> Explanation:
     """Counterfactuals of ``examples`` (network form) for ``classifier`` (an .onnx path, a condgen classifier
     directory with ``attribute``, or a callable); ``target_class`` a class name or index (default: the opposite of
     a binary classifier's current decision). ``rank_examples``: also rank the attributes on these. A table's target
     column, when the plugin controls it, is frozen unless a constraint names it. ``anchored``: a counterfactual is
     the example itself moved by what the edit changes in its decoding (a table's other columns stay as they are;
     :meth:`~condgen.data.modality.Modality.transfer_edit`), and the classifier judges the real example, not its
-    reconstruction; ``False``: the decodings themselves."""
+    reconstruction; ``False``: the decodings themselves. ``moves`` (anchored tables): ``"attributes"`` changes only
+    the plugin's attribute columns; ``"coupled"`` also moves the other columns by what the edit changes in their
+    decoding (the columns that go with the attributes on the model's manifold, and the small shifts of all others)."""
     modality = plugin.modality
     explained = load_classifier(classifier, modality, attribute)
     check_constraints(plugin, freeze, increase, decrease)
     target_column = getattr(modality, "target", None)
     if target_column in plugin.attributes and target_column not in [*freeze, *increase, *decrease]:
         freeze = [*freeze, target_column]  # the column the classifier predicts is the answer, not an explanation
+    keep = anchored_columns_kept(plugin, moves)
     real = plugin.outputs(examples)
     targets = target_classes(explained, explained(real), target_class)
     z = plugin.encode(examples)
     sets = find_counterfactuals(plugin, z, explained, targets, k=k, margin=margin, freeze=freeze, increase=increase,
                                 decrease=decrease, max_changes=max_changes, progress=progress,
-                                originals=real if anchored else None)
+                                originals=real if anchored else None, keep=keep)
     ranking = None
     if rank_examples is not None:
         rank_real = plugin.outputs(rank_examples)
         ranking = rank_attributes(plugin, plugin.encode(rank_examples), explained,
                                   target_classes(explained, explained(rank_real), target_class), margin=margin,
                                   freeze=freeze, increase=increase, decrease=decrease,
-                                  originals=rank_real if anchored else None)
+                                  originals=rank_real if anchored else None, keep=keep)
     return Explanation(sets, explained.classes, list(real), ranking)
+
+
+MOVES = ("attributes", "coupled")
+
+
+def anchored_columns_kept(plugin: Plugin, moves: str) -> list[str]:
+    """The columns of a table that an anchored counterfactual keeps as they are for ``moves`` (none for other
+    modalities: an image moves by the pixels the edit changes)."""
+    from condgen.errors import check_choice
+
+    check_choice(moves, MOVES, "value", owner="--moves")
+    columns = [column.name for column in getattr(plugin.modality, "columns", ())]
+    return [name for name in columns if name not in plugin.attributes] if moves == "attributes" else []
 
 
 def target_classes(classifier: ExplainedClassifier, probabilities: np.ndarray, target: str | None) -> list[int]:

@@ -117,10 +117,13 @@ def condition_values(model: GenerativeModel, conditions: dict[str, str], n: int)
 
 
 def sample_model(model: GenerativeModel, n: int, seed: int = 0, conditions: dict[str, str] | None = None):
-    """``n`` samples of ``model`` in its modality's form (images, vectors, SMILES strings), seeded."""
+    """``n`` samples of ``model`` in its modality's form (images, vectors, SMILES strings), seeded. ``conditions``
+    are attribute values for a conditional model; for ctgan one category of one column (``{"job": "clerk"}``)."""
     if n < 1:
         raise ConfigError(f"-n must be ≥ 1, got {n}")
     generator = torch.Generator().manual_seed(seed)
+    if conditions and getattr(model, "samples_given_a_category", False):
+        return model.modality.outputs(model.sample(n, generator=generator, condition=conditions))
     samples = model.sample(n, generator=generator, attributes=condition_values(model, conditions or {}, n))
     return model.modality.outputs(samples)
 

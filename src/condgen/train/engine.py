@@ -137,6 +137,7 @@ def train(model: TrainableModule, dataset: LabeledDataset, config: TrainConfig) 
     seed_everything(config.seed, context.rank)  # ranks draw different noise; rank 0 as a single process
     model.to(context.device)
     model.train()
+    model.set_training_data(dataset)  # a model that draws its own rows (ctgan) keeps what it needs
     groups = model.optimizer_groups()
     schedule = _checked_schedule(model, groups)
     optimizers = optim.build_optimizers(type(model).__name__, groups, config.group_lr, config.group_betas)

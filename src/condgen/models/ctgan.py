@@ -39,7 +39,7 @@ from condgen.errors import ConfigError
 from condgen.models.base import Batch, LatentModel, OptimizerGroup
 from condgen.models.ctgan_sampling import ConditionSpace, TrainingBySampling
 from condgen.models.gan_losses import discriminator_loss, generator_loss, gradient_penalty
-from condgen.models.table_transform import ColumnLayout, TableTransform
+from condgen.models.table_transform import ColumnLayout, TableTransform, check_table_layouts
 
 
 @dataclass
@@ -63,10 +63,7 @@ class CTGANConfig:
     weight_decay: float = 1e-6
 
     def __post_init__(self):
-        if not self.columns:
-            raise ConfigError("ctgan models tables: train it on a table (--data adult, or a CSV with --target)")
-        if len(self.columns) != self.data_shape[0]:
-            raise ConfigError(f"ctgan: {len(self.columns)} column layouts for rows of {self.data_shape[0]} columns")
+        check_table_layouts("ctgan", self.columns, self.data_shape)
         if self.pac < 1 or self.gumbel_temperature <= 0 or self.gp_weight < 0 or not 0 <= self.critic_dropout < 1:
             raise ConfigError("ctgan: need pac ≥ 1, gumbel_temperature > 0, gp_weight ≥ 0 and 0 ≤ critic_dropout < 1")
         if not self.generator_dims or not self.critic_dims or min(*self.generator_dims, *self.critic_dims) < 1:

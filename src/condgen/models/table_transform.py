@@ -165,3 +165,14 @@ class TableTransform:
             number += 1
         errors_tensor = torch.stack(errors, dim=1) if errors else output.new_zeros(output.shape[0], 0)
         return torch.stack(losses, dim=1), errors_tensor
+
+
+def check_table_layouts(model: str, columns, data_shape) -> None:
+    """The one-line ConfigErrors of a table model's config: no column layouts (not trained on a table), or as
+    many layouts as the rows have columns."""
+    from condgen.errors import ConfigError
+
+    if not columns:
+        raise ConfigError(f"{model} models tables: train it on a table (--data adult, or a CSV with --target)")
+    if len(columns) != data_shape[0]:
+        raise ConfigError(f"{model}: {len(columns)} column layouts for rows of {data_shape[0]} columns")

@@ -21,7 +21,7 @@ from torch import nn
 from condgen.data.schema import AttributeSchema
 from condgen.errors import ConfigError
 from condgen.models.base import Batch, LatentModel, OptimizerGroup
-from condgen.models.table_transform import ColumnLayout, TableTransform
+from condgen.models.table_transform import ColumnLayout, TableTransform, check_table_layouts
 from condgen.models.vae import gaussian_kl, kl_weight
 from condgen.nn.mlp import MLP
 
@@ -45,10 +45,7 @@ class TVAEConfig:
     grad_clip: float | None = None
 
     def __post_init__(self):
-        if not self.columns:
-            raise ConfigError("tvae models tables: train it on a table (--data adult, or a CSV with --target)")
-        if len(self.columns) != self.data_shape[0]:
-            raise ConfigError(f"tvae: {len(self.columns)} column layouts for rows of {self.data_shape[0]} columns")
+        check_table_layouts("tvae", self.columns, self.data_shape)
         if self.beta < 0 or not 0 <= self.kl_warmup <= 1 or self.reconstruction_weight <= 0:
             raise ConfigError("tvae: need beta ≥ 0, 0 ≤ kl_warmup ≤ 1 and reconstruction_weight > 0")
 
